@@ -1,0 +1,50 @@
+# The two Quickstart commands: `make demo` (the main job) and `make test`.
+# Both create or reuse .venv, install the package with its extras, install the Debian
+# data packages the jobs read (when apt is available), then run. Safe to run again.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEBIAN_DATA := dataset-fashion-mnist labelme-examples
+
+.PHONY: demo test setup debian-data lint cards bench
+
+demo: setup debian-data
+	$(BIN)/python recipes/train.py
+
+test: setup debian-data
+	$(BIN)/python -m pytest tests
+	# The layers and the initializer use keras.ops only: run their tests on JAX too.
+	KERAS_BACKEND=jax $(BIN)/python -m pytest tests/layers tests/test_initializers.py
+
+setup: $(STAMP)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): setup.py pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test,detection,plots]"
+	touch $@
+
+debian-data:
+	@missing=""; \
+	for p in $(DEBIAN_DATA); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "note: apt-get not found; install$$missing yourself or point KERAS_PRELU_DATA_DIR at the files (README, Data)"; \
+	  exit 0; fi; \
+	sudo=""; [ "$$(id -u)" = 0 ] || sudo="sudo"; \
+	echo "installing Debian data packages:$$missing"; \
+	$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq$$missing \
+	  || echo "warning: could not install$$missing; the jobs that need them will say what to do"
+
+lint: setup
+	$(BIN)/ruff check .
+
+cards: setup
+	$(BIN)/python -m keras_prelu.zoo.cards zoo
+
+bench: setup
+	$(BIN)/python bench/layers.py

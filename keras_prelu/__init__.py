@@ -1,0 +1,10 @@
+"""keras-prelu: "Delving Deep into Rectifiers" (He et al., ICCV 2015) for Keras 3.
+
+Importing the package registers its layers, initializer and regularizer with Keras, so
+saved `.keras` models that use them reload with `keras.models.load_model(path)`.
+"""
+
+from keras_prelu import initializers, layers, weight_decay
+
+__version__ = "0.1.0"
+__all__ = ["initializers", "layers", "weight_decay"]

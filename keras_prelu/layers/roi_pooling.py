@@ -1,0 +1,199 @@
+"""Region-of-interest max pooling (Girshick, Fast R-CNN, ICCV 2015)."""
+
+import keras
+from keras import ops
+
+from keras_prelu.layers._common import check, standardize_data_format
+
+# Doubling levels built when the feature map's size is unknown until run time: windows
+# of up to 2**(UNKNOWN_SIZE_LEVELS - 1) cells, enough for bins of up to 128 cells (maps
+# up to 128 x 7 cells, far beyond a 1000-pixel image at stride 16).
+UNKNOWN_SIZE_LEVELS = 7
+
+
+def round_half_away(values):
+    """C's round(), as Fast R-CNN uses (keras.ops.round rounds half to even)."""
+    magnitude = ops.abs(values)
+    whole = ops.floor(magnitude)
+    return ops.sign(values) * (whole + ops.cast(magnitude - whole >= 0.5, values.dtype))
+
+
+def roi_bins(start, end, size, pool_size):
+    """Fast R-CNN's bins along one side: (R, pool_size) starts and ends, clipped to the map.
+
+    The roi spans cells [start, end] (inclusive, at least one cell); bin p covers
+    [floor(p * len / P), ceil((p + 1) * len / P)) from `start`, computed in float32.
+    """
+    length = ops.maximum(end - start + 1, 1)
+    # float32 like Fast R-CNN, whose last bin sometimes ends a cell past the roi (e.g. a
+    # 31-cell roi at P = 7). Divided in float64: graph optimisers turn a float32 x / P
+    # into x * (1 / P), which rounds differently; the float64 quotient rounds to the same
+    # float32 as a float32 division would.
+    bin_size = ops.cast(ops.cast(length, "float64") / pool_size, "float32")
+    bin_size = ops.expand_dims(bin_size, 1)
+    p = ops.arange(pool_size, dtype="float32")
+    lo = ops.cast(ops.floor(p * bin_size), "int32") + ops.expand_dims(start, 1)
+    hi = ops.cast(ops.ceil((p + 1) * bin_size), "int32") + ops.expand_dims(start, 1)
+    return ops.clip(lo, 0, size), ops.clip(hi, 0, size)
+
+
+def doubling_maxima(x, axis, levels):
+    """[m_0, ..., m_{levels-1}]: m_k[i] = max of x over [i, i + 2**k) along `axis`.
+
+    Positions whose window runs past the end hold wrapped-around values; they are never
+    read (every window looked up lies inside the map).
+    """
+    maxima = [x]
+    for k in range(levels - 1):
+        x = ops.maximum(x, ops.roll(x, -(2**k), axis=axis))
+        maxima.append(x)
+    return maxima
+
+
+def level_of(size, levels):
+    """floor(log2(size)) for sizes >= 1, capped at levels - 1, exactly (no float log)."""
+    powers = ops.convert_to_tensor([2**k for k in range(1, levels)], "int32")
+    return ops.sum(ops.cast(ops.expand_dims(size, -1) >= powers, "int32"), axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="keras_prelu")
+class RoIPooling(keras.layers.Layer):
+    """Fast R-CNN's RoI max pooling: a one-level spatial pyramid on each proposal.
+
+    Semantics are Fast R-CNN's `roi_pooling_layer` exactly: roi corners scaled by
+    `spatial_scale` and rounded (half away from zero), roi side max(x2 - x1 + 1, 1)
+    cells, bin p spanning [floor(p * side / P), ceil((p + 1) * side / P)) from the roi's
+    corner, clipped to the map; the max over each bin, 0 for an empty bin.
+
+    All rois are pooled at once: the layer builds maxima over power-of-two windows of
+    the feature map (a sparse table, log2(H) x log2(W) maps) and reads each bin's max as
+    the max of four overlapping windows, so the cost per roi does not depend on its
+    size. Gradients reach the features (at each bin's arg-max), not the rois.
+
+    Args:
+        pool_size: bins per side (default 7, Fast R-CNN's VGG-16 setting).
+        spatial_scale: feature-map cells per input pixel (default 1/16).
+        data_format: `"channels_last"` or `"channels_first"` for the feature map and
+            the output; defaults to `keras.config.image_data_format()`.
+        **kwargs: base layer arguments.
+
+    Input shape:
+        A list `[features, rois]`: features `(batch, height, width, channels)` (or
+        channels first); rois `(R, 5)` rows `(batch_index, x1, y1, x2, y2)` in input
+        pixels. A roi that is not finite or whose batch index is not an integer in
+        [0, batch) is an error.
+
+    Output shape:
+        `(R, pool_size, pool_size, channels)` (or `(R, channels, pool_size, pool_size)`).
+
+    Example:
+
+    >>> features = keras.Input((None, None, 512), batch_size=1)
+    >>> rois = keras.Input((5,), batch_size=None)
+    >>> pooled = RoIPooling(7, 1 / 16)([features, rois])  # (R, 7, 7, 512)
+    """
+
+    def __init__(self, pool_size=7, spatial_scale=1.0 / 16, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        if int(pool_size) != pool_size or pool_size < 1:
+            raise ValueError(f"RoIPooling: pool_size must be a positive integer, got {pool_size}.")
+        if not spatial_scale > 0:
+            raise ValueError(f"RoIPooling: spatial_scale must be positive, got {spatial_scale}.")
+        self.pool_size = int(pool_size)
+        self.spatial_scale = float(spatial_scale)
+        self.data_format = standardize_data_format(data_format)
+
+    def build(self, input_shape):
+        if not isinstance(input_shape, (list, tuple)) or len(input_shape) != 2:
+            raise ValueError("RoIPooling is called on a list [features, rois].")
+        features_shape, rois_shape = input_shape
+        if len(features_shape) != 4:
+            raise ValueError(
+                f"RoIPooling: features must be 4D (batch, height, width, channels), "
+                f"got shape {tuple(features_shape)}."
+            )
+        if len(rois_shape) != 2 or rois_shape[-1] not in (5, None):
+            raise ValueError(
+                "RoIPooling: rois must have shape (R, 5), rows (batch_index, x1, y1, x2, y2), "
+                f"got shape {tuple(rois_shape)}."
+            )
+
+    def call(self, inputs):
+        features, rois = inputs
+        if self.data_format == "channels_first":
+            features = ops.transpose(features, (0, 2, 3, 1))
+        batch, height, width, channels = ops.shape(features)
+        rois = ops.stop_gradient(ops.cast(rois, "float32"))
+        check(
+            ops.all(ops.isfinite(rois)),
+            "RoIPooling: rois contain NaN or infinite values; drop or fix those proposals.",
+        )
+        batch_index = rois[:, 0]
+        check(
+            ops.all((batch_index >= 0) & (batch_index < ops.cast(batch, "float32"))
+                    & (batch_index == ops.floor(batch_index))),
+            "RoIPooling: a roi's batch index (column 0) is not an integer in [0, batch size) "
+            "of the feature maps; rows must be (batch_index, x1, y1, x2, y2).",
+        )
+        corners = ops.cast(round_half_away(rois[:, 1:] * self.spatial_scale), "int32")
+        h_lo, h_hi = roi_bins(corners[:, 1], corners[:, 3], height, self.pool_size)
+        w_lo, w_hi = roi_bins(corners[:, 0], corners[:, 2], width, self.pool_size)
+
+        # Levels up to the largest bin: a bin never exceeds the map's side.
+        levels = []
+        for size, lo, hi, side in ((height, h_lo, h_hi, "height"), (width, w_lo, w_hi, "width")):
+            if isinstance(size, int):
+                levels.append(size.bit_length())
+                continue
+            levels.append(UNKNOWN_SIZE_LEVELS)
+            check(
+                ops.all(hi - lo <= 2**UNKNOWN_SIZE_LEVELS),
+                f"RoIPooling: a bin's {side} exceeds {2**UNKNOWN_SIZE_LEVELS} feature-map "
+                "cells, the most covered on maps whose size is unknown when the model is "
+                "built; give the model a static input size.",
+            )
+        h_levels, w_levels = levels
+        table = ops.stack(
+            [ops.stack(doubling_maxima(rows, 2, w_levels))
+             for rows in doubling_maxima(features, 1, h_levels)]
+        )  # (h_levels, w_levels, batch, height, width, channels)
+        table = ops.reshape(table, (-1, channels))
+
+        # Each bin's max is the max of four windows of 2**k x 2**l cells at its corners.
+        h_empty, w_empty = h_hi <= h_lo, w_hi <= w_lo
+        h_size, w_size = ops.maximum(h_hi - h_lo, 1), ops.maximum(w_hi - w_lo, 1)
+        k, l = level_of(h_size, h_levels), level_of(w_size, w_levels)
+        rows = [ops.minimum(h_lo, height - 1), ops.maximum(h_hi - 2**k, 0)]
+        cols = [ops.minimum(w_lo, width - 1), ops.maximum(w_hi - 2**l, 0)]
+        level = ops.expand_dims(k * w_levels, 2) + ops.expand_dims(l, 1)
+        image = ops.reshape(ops.cast(batch_index, "int32"), (-1, 1, 1))
+        base = (level * batch + image) * height
+        pooled = None
+        for row in rows:
+            for col in cols:
+                index = (base + ops.expand_dims(row, 2)) * width + ops.expand_dims(col, 1)
+                corner = ops.take(table, index, axis=0)
+                pooled = corner if pooled is None else ops.maximum(pooled, corner)
+        empty = ops.expand_dims(ops.expand_dims(h_empty, 2) | ops.expand_dims(w_empty, 1), -1)
+        pooled = ops.where(empty, ops.zeros((), pooled.dtype), pooled)
+        if self.data_format == "channels_first":
+            pooled = ops.transpose(pooled, (0, 3, 1, 2))
+        return pooled
+
+    def compute_output_shape(self, input_shape):
+        features_shape, rois_shape = input_shape
+        p = self.pool_size
+        if self.data_format == "channels_first":
+            return (rois_shape[0], features_shape[1], p, p)
+        return (rois_shape[0], p, p, features_shape[-1])
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "pool_size": self.pool_size,
+                "spatial_scale": self.spatial_scale,
+                "data_format": self.data_format,
+            }
+        )
+        return config
