@@ -162,10 +162,10 @@ class RoIPooling(keras.layers.Layer):
         # Each bin's max is the max of four windows of 2**k x 2**l cells at its corners.
         h_empty, w_empty = h_hi <= h_lo, w_hi <= w_lo
         h_size, w_size = ops.maximum(h_hi - h_lo, 1), ops.maximum(w_hi - w_lo, 1)
-        k, l = level_of(h_size, h_levels), level_of(w_size, w_levels)
-        rows = [ops.minimum(h_lo, height - 1), ops.maximum(h_hi - 2**k, 0)]
-        cols = [ops.minimum(w_lo, width - 1), ops.maximum(w_hi - 2**l, 0)]
-        level = ops.expand_dims(k * w_levels, 2) + ops.expand_dims(l, 1)
+        h_level, w_level = level_of(h_size, h_levels), level_of(w_size, w_levels)
+        rows = [ops.minimum(h_lo, height - 1), ops.maximum(h_hi - 2**h_level, 0)]
+        cols = [ops.minimum(w_lo, width - 1), ops.maximum(w_hi - 2**w_level, 0)]
+        level = ops.expand_dims(h_level * w_levels, 2) + ops.expand_dims(w_level, 1)
         image = ops.reshape(ops.cast(batch_index, "int32"), (-1, 1, 1))
         base = (level * batch + image) * height
         pooled = None

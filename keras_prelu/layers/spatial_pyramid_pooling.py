@@ -125,7 +125,9 @@ class SpatialPyramidPooling(keras.layers.Layer):
         if self.bin_rule == "sppnet":
             for n in self.levels:
                 count = sppnet_bin_count(size, n)
-                got_size, got_count = (size, count) if isinstance(size, int) else ("this size", "a wrong number of")
+                got_size, got_count = (
+                    (size, count) if isinstance(size, int) else ("this size", "a wrong number of")
+                )
                 check(
                     count == n,
                     f"SpatialPyramidPooling(bin_rule='sppnet'): an input {side} of {got_size} "
