@@ -1,6 +1,7 @@
 """Region-of-interest max pooling (Girshick, Fast R-CNN, ICCV 2015)."""
 
 import keras
+import numpy as np
 from keras import ops
 
 from keras_prelu.layers._common import check, standardize_data_format
@@ -18,23 +19,48 @@ def round_half_away(values):
     return ops.sign(values) * (whole + ops.cast(magnitude - whole >= 0.5, values.dtype))
 
 
+# Roi sides (in feature-map cells) whose bin edges come from a table of Fast R-CNN's
+# float32 arithmetic; longer sides, far beyond any real map, use exact fractions.
+TABLED_SIDES = 4096
+
+
+def fast_rcnn_bin_edges(pool_size):
+    """floor and ceil of q * float32(L / P) for sides L < TABLED_SIDES and q = 0..P.
+
+    Fast R-CNN (like torchvision's roi_pool) computes bin edges in float32, which
+    sometimes puts an edge a cell away from the exact q * L / P: a 31-cell side at
+    P = 7 gets a last bin ending at cell 32. Computing it in the graph is not reliable
+    (XLA and Grappler turn x / P into x * (1 / P), which rounds differently), so the
+    edges are tabled here with NumPy's IEEE float32 arithmetic.
+    """
+    sides = np.maximum(np.arange(TABLED_SIDES, dtype=np.float32), 1)
+    edges = (sides / np.float32(pool_size))[:, None] * np.arange(pool_size + 1, dtype=np.float32)
+    return np.floor(edges).astype("int32"), np.ceil(edges).astype("int32")
+
+
 def roi_bins(start, end, size, pool_size):
     """Fast R-CNN's bins along one side: (R, pool_size) starts and ends, clipped to the map.
 
     The roi spans cells [start, end] (inclusive, at least one cell); bin p covers
-    [floor(p * len / P), ceil((p + 1) * len / P)) from `start`, computed in float32.
+    [floor(p * L / P), ceil((p + 1) * L / P)) from `start`, L / P in float32.
     """
-    length = ops.maximum(end - start + 1, 1)
-    # float32 like Fast R-CNN, whose last bin sometimes ends a cell past the roi (e.g. a
-    # 31-cell roi at P = 7). Divided in float64: graph optimisers turn a float32 x / P
-    # into x * (1 / P), which rounds differently; the float64 quotient rounds to the same
-    # float32 as a float32 division would.
-    bin_size = ops.cast(ops.cast(length, "float64") / pool_size, "float32")
-    bin_size = ops.expand_dims(bin_size, 1)
-    p = ops.arange(pool_size, dtype="float32")
-    lo = ops.cast(ops.floor(p * bin_size), "int32") + ops.expand_dims(start, 1)
-    hi = ops.cast(ops.ceil((p + 1) * bin_size), "int32") + ops.expand_dims(start, 1)
-    return ops.clip(lo, 0, size), ops.clip(hi, 0, size)
+    side = ops.maximum(end - start + 1, 1)
+    floors, ceils = fast_rcnn_bin_edges(pool_size)
+    tabled = ops.minimum(side, TABLED_SIDES - 1)
+    q = ops.arange(pool_size + 1, dtype="int32")
+    exact = ops.expand_dims(side, 1) * q
+    lo = ops.where(
+        ops.expand_dims(side < TABLED_SIDES, 1),
+        ops.take(floors, tabled, axis=0)[:, :-1],
+        exact[:, :-1] // pool_size,
+    )
+    hi = ops.where(
+        ops.expand_dims(side < TABLED_SIDES, 1),
+        ops.take(ceils, tabled, axis=0)[:, 1:],
+        (exact[:, 1:] + pool_size - 1) // pool_size,
+    )
+    start = ops.expand_dims(start, 1)
+    return ops.clip(lo + start, 0, size), ops.clip(hi + start, 0, size)
 
 
 def doubling_maxima(x, axis, levels):
