@@ -84,4 +84,6 @@ def test_config_round_trip_and_keras_file(tmp_path):
     model.save(tmp_path / "he.keras")
     reloaded = keras.models.load_model(tmp_path / "he.keras", safe_mode=True)
     assert isinstance(reloaded.layers[-1].kernel_initializer, HeNormal)
-    np.testing.assert_array_equal(reloaded.layers[-1].get_weights()[0], model.layers[-1].get_weights()[0])
+    np.testing.assert_array_equal(
+        reloaded.layers[-1].get_weights()[0], model.layers[-1].get_weights()[0]
+    )
