@@ -179,14 +179,19 @@ class RoIPooling(keras.layers.Layer):
                 "built; give the model a static input size.",
             )
         h_levels, w_levels = levels
-        table = ops.stack(
-            [ops.stack(doubling_maxima(rows, 2, w_levels))
-             for rows in doubling_maxima(features, 1, h_levels)]
-        )  # (h_levels, w_levels, batch, height, width, channels)
-        table = ops.reshape(table, (-1, channels))
+        # One table of all doubling levels, (h_levels * w_levels * batch * height * width)
+        # rows of channels, and a last row of zeros for the empty bins.
+        table = ops.concatenate(
+            [ops.reshape(maxima, (-1, channels))
+             for rows in doubling_maxima(features, 1, h_levels)
+             for maxima in doubling_maxima(rows, 2, w_levels)]
+            + [ops.zeros((1, channels), features.dtype)],
+            axis=0,
+        )
+        zero_row = h_levels * w_levels * batch * height * width
 
         # Each bin's max is the max of four windows of 2**k x 2**l cells at its corners.
-        h_empty, w_empty = h_hi <= h_lo, w_hi <= w_lo
+        empty = ops.expand_dims(h_hi <= h_lo, 2) | ops.expand_dims(w_hi <= w_lo, 1)
         h_size, w_size = ops.maximum(h_hi - h_lo, 1), ops.maximum(w_hi - w_lo, 1)
         h_level, w_level = level_of(h_size, h_levels), level_of(w_size, w_levels)
         rows = [ops.minimum(h_lo, height - 1), ops.maximum(h_hi - 2**h_level, 0)]
@@ -198,10 +203,8 @@ class RoIPooling(keras.layers.Layer):
         for row in rows:
             for col in cols:
                 index = (base + ops.expand_dims(row, 2)) * width + ops.expand_dims(col, 1)
-                corner = ops.take(table, index, axis=0)
+                corner = ops.take(table, ops.where(empty, zero_row, index), axis=0)
                 pooled = corner if pooled is None else ops.maximum(pooled, corner)
-        empty = ops.expand_dims(ops.expand_dims(h_empty, 2) | ops.expand_dims(w_empty, 1), -1)
-        pooled = ops.where(empty, ops.zeros((), pooled.dtype), pooled)
         if self.data_format == "channels_first":
             pooled = ops.transpose(pooled, (0, 3, 1, 2))
         return pooled
