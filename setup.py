@@ -17,10 +17,20 @@ setup(
         "keras>=3.3",
         "tensorflow-datasets",
         "keras-tuner",
+        # tensorflow-datasets 4.9.10 imports it but does not declare it (tensorflow/datasets#11212).
+        "importlib_resources",
         "numpy",
     ],
     extras_require={
-        "test": ["pytest", "pytest-timeout", "scikit-learn", "scikit-image", "pillow", "ruff", "jax[cpu]"],
+        "test": [
+            "pytest",
+            "pytest-timeout",
+            "scikit-learn",
+            "scikit-image",
+            "pillow",
+            "ruff",
+            "jax[cpu]",
+        ],
         "detection": ["opencv-contrib-python-headless"],
         "plots": ["matplotlib"],
     },
