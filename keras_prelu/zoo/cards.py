@@ -1,0 +1,197 @@
+"""Model cards: one Markdown page per zoo model, written from the code.
+
+    python -m keras_prelu.zoo.cards zoo    # what `make cards` runs
+
+writes `zoo/<name>.md` for every registered model and `zoo/README.md`, an index. Each
+card holds the architecture table at 224 x 224 (from the built model), the depth,
+multiply-adds beside Table 3's figure, exact parameter counts, the minimum input size
+and the paper's reported errors. A test regenerates the cards and fails when a
+committed one is stale.
+"""
+
+import argparse
+import pathlib
+
+import keras
+
+from keras_prelu.layers import PReLU, SpatialPyramidPooling
+from keras_prelu.zoo import paper
+from keras_prelu.zoo.complexity import complexity
+from keras_prelu.zoo.registry import get, names
+from keras_prelu.zoo.shapes import chain, min_input_size, output_shapes
+
+SIZE = (224, 224, 3)
+HEADER = "<!-- Written by `make cards` (python -m keras_prelu.zoo.cards zoo); do not edit. -->"
+
+
+def _size(shape):
+    return "×".join(str(side) for side in shape[1:])
+
+
+def _describe(layer):
+    """Type and configuration of a layer for the architecture table, or None to skip it."""
+    if isinstance(layer, keras.layers.Conv2D):
+        (kernel, _), (stride, _) = layer.kernel_size, layer.strides
+        stride = f", /{stride}" if stride > 1 else ""
+        return f"conv {kernel}×{kernel}, {layer.filters}{stride}, {layer.padding} padding"
+    if isinstance(layer, keras.layers.MaxPooling2D):
+        return f"max pool {layer.pool_size[0]}×{layer.pool_size[1]}, /{layer.strides[0]}"
+    if isinstance(layer, SpatialPyramidPooling):
+        return "spp {" + ", ".join(map(str, layer.levels)) + "}"
+    if isinstance(layer, keras.layers.Dense):
+        activation = keras.activations.serialize(layer.activation)
+        return f"fc {layer.units}" + ("" if activation == "linear" else f", {activation}")
+    if isinstance(layer, keras.layers.ZeroPadding2D):
+        (top, bottom), (left, right) = layer.padding
+        return f"zero padding: top {top}, bottom {bottom}, left {left}, right {right}"
+    if isinstance(layer, keras.layers.Flatten):
+        return "flatten"
+    return None
+
+
+def _architecture(model, cost):
+    layers = chain(model)
+    costs = {layer.name: layer for layer in cost.layers}
+    rows = [
+        "| layer | type | output | multiply-adds | parameters |",
+        "| --- | --- | --- | ---: | ---: |",
+    ]
+    for layer, shape in zip(layers, output_shapes(layers, SIZE), strict=True):
+        description = _describe(layer)
+        if description is None:
+            continue
+        weighted = costs.get(layer.name)
+        macs, params = (f"{weighted.macs:,}", f"{weighted.params:,}") if weighted else ("", "")
+        rows.append(f"| {layer.name} | {description} | {_size(shape)} | {macs} | {params} |")
+    return rows
+
+
+def _summary(name, model, cost):
+    rows = ["| | ours | paper |", "| --- | --- | --- |"]
+    rows.append(f"| depth (conv + fc) | {cost.depth} | {paper.DEPTH[name]} |")
+    reported = paper.TABLE3_COMPLEXITY.get(name)
+    if reported is None:
+        figure = "not reported"
+    else:
+        figure = f"{reported / 1e10:.2f}e10 (Table 3); ours {cost.macs / reported - 1:+.1%}"
+    rows += [
+        f"| multiply-adds at 224×224, conv + fc | {cost.macs / 1e10:.3f}e10 | {figure} |",
+        f"| multiply-adds at 224×224, conv only | {cost.conv_macs / 1e10:.3f}e10 | |",
+        f"| parameters, ReLU | {model.count_params():,} | |",
+    ]
+    for activation in ("prelu", "prelu_shared"):
+        prelu = get(name, activation=activation)
+        slopes = sum(layer.count_params() for layer in prelu.layers if isinstance(layer, PReLU))
+        rows.append(
+            f"| parameters, {activation} | {prelu.count_params():,} (+{slopes:,} slopes) | |"
+        )
+    if name == "vgg19":
+        flatten = get(name, head="flatten")
+        rows.append(
+            f'| head="flatten" (VGG\'s own), at 224×224 | '
+            f"{complexity(flatten, SIZE).macs / 1e10:.3f}e10 multiply-adds, "
+            f"{flatten.count_params():,} parameters | |"
+        )
+    small = get(name, stem="small")
+    rows.append(
+        f"| minimum input | {min_input_size(chain(model))} px; "
+        f'stem="small": {min_input_size(chain(small))} px | |'
+    )
+    return rows
+
+
+def render(name, model, cost):
+    """The Markdown card of the registered model `name`.
+
+    Args:
+        name: a registered name.
+        model: the model built with its defaults (`get(name)`).
+        cost: `complexity(model, (224, 224, 3))`.
+    """
+    lines = [
+        f"# {name}",
+        "",
+        HEADER,
+        "",
+        f"{paper.SOURCES[name]}. Build it with `keras_prelu.zoo.get({name!r})`; every "
+        "conv and fc1, fc2 is followed by its rectifier (`<layer>_act`), fc1 and fc2 by "
+        "dropout. Defaults: ReLU, He initialisation (Eqn 14), any input size from the "
+        "minimum up.",
+        "",
+        "## Summary",
+        "",
+        *_summary(name, model, cost),
+        "",
+        "## Architecture at 224×224×3",
+        "",
+        *_architecture(model, cost),
+        "",
+    ]
+    if name == "small14":
+        lines += [
+            "## Learned PReLU slopes (Table 1)",
+            "",
+            "| layer | channel-shared | channel-wise (mean) |",
+            "| --- | ---: | ---: |",
+            *(
+                f"| {layer} | {shared} | {wise} |"
+                for layer, (shared, wise) in paper.TABLE1_SLOPES.items()
+            ),
+            "",
+        ]
+    lines += [
+        "## Reported errors (ImageNet 2012 val, %)",
+        "",
+        "| setting | top-1 | top-5 | source |",
+        "| --- | ---: | ---: | --- |",
+        *(
+            f"| {e.setting} | {'-' if e.top1 is None else e.top1} | {e.top5} | {e.source} |"
+            for e in paper.ERRORS[name]
+        ),
+        "",
+        "## Our measured results",
+        "",
+        "None yet.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def pages():
+    """Every card and the index, as {file name: Markdown text}."""
+    written = {}
+    lines = [
+        "# Model zoo",
+        "",
+        HEADER,
+        "",
+        "| model | from the paper | depth | multiply-adds at 224 | parameters (ReLU) |",
+        "| --- | --- | ---: | ---: | ---: |",
+    ]
+    for name in names():
+        model = get(name)
+        cost = complexity(model, SIZE)
+        written[f"{name}.md"] = render(name, model, cost)
+        lines.append(
+            f"| [{name}]({name}.md) | {paper.SOURCES[name]} | {cost.depth} | "
+            f"{cost.macs / 1e10:.3f}e10 | {model.count_params():,} |"
+        )
+    written["README.md"] = "\n".join(lines) + "\n"
+    return written
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("folder", type=pathlib.Path, help="where to write the cards")
+    folder = parser.parse_args(argv).folder
+    folder.mkdir(parents=True, exist_ok=True)
+    # Cards need shapes and counts, not weights: build without drawing them (model C
+    # alone has 3e8). The variables stay uninitialised; this process ends right after.
+    with keras.StatelessScope(initialize_variables=False):
+        written = pages()
+    for filename, text in written.items():
+        (folder / filename).write_text(text, encoding="utf-8")
+        print(folder / filename)
+
+
+if __name__ == "__main__":
+    main()
