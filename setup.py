@@ -17,6 +17,7 @@ setup(
         "keras>=3.3",
         "tensorflow-datasets",
         "keras-tuner",
+        "tensorboard",
         # tensorflow-datasets 4.9.10 imports it but does not declare it (tensorflow/datasets#11212).
         "importlib_resources",
         "numpy",

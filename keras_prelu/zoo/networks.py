@@ -240,13 +240,14 @@ def _build(
     def rectified(layer):
         return [layer, _rectifier(activation, slope, f"{layer.name}_act")]
 
-    def fc(layer_name, units, output_activation=None):
+    def fc(layer_name, units, output_activation=None, dtype=None):
         return keras.layers.Dense(
             units,
             activation=output_activation,
             kernel_initializer=initializer(layer_name),
             kernel_regularizer=decay,
             name=layer_name,
+            dtype=dtype,
         )
 
     layers = []
@@ -284,7 +285,9 @@ def _build(
         for fc_name in ("fc1", "fc2"):
             layers += rectified(fc(fc_name, fc_units))
             layers.append(keras.layers.Dropout(dropout, name=f"{fc_name}_dropout"))
-        layers.append(fc("fc3", classes, classifier_activation))
+        # The classifier computes in float32 even under mixed precision, so the softmax
+        # and the loss do not lose precision (Keras's advice for mixed precision).
+        layers.append(fc("fc3", classes, classifier_activation, dtype="float32"))
     elif pooling == "avg":
         layers.append(keras.layers.GlobalAveragePooling2D(DATA_FORMAT, name="avg_pool"))
     elif pooling == "max":

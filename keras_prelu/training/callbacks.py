@@ -1,0 +1,89 @@
+"""Callbacks of the training recipe: the paper's learning-rate steps, checkpoints, slopes."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_prelu.layers import PReLU
+
+
+class PlateauSchedule(keras.callbacks.Callback):
+    """Steps the learning rate through `learning_rates` when validation error plateaus.
+
+    Sec. 3: "The learning rate is 1e-2, 1e-3, and 1e-4, and is switched when the error
+    plateaus." After `patience` epochs without the monitored error improving by at least
+    `min_delta`, the next rate is used. The state (stage, best error, epochs waited) lives
+    in variables that the run's checkpoint saves, so a resumed run switches exactly when
+    an uninterrupted one would. Adds `learning_rate` to the epoch logs.
+    """
+
+    def __init__(self, learning_rates, patience, min_delta, monitor="val_top1_error"):
+        super().__init__()
+        self.learning_rates = tuple(learning_rates)
+        self.patience, self.min_delta, self.monitor = patience, min_delta, monitor
+        self.stage = tf.Variable(0, trainable=False, name="schedule_stage")
+        self.best = tf.Variable(np.inf, trainable=False, name="schedule_best", dtype=tf.float64)
+        self.waited = tf.Variable(0, trainable=False, name="schedule_waited")
+
+    @property
+    def variables(self):
+        return [self.stage, self.best, self.waited]
+
+    def on_train_begin(self, logs=None):
+        self.model.optimizer.learning_rate = self.learning_rates[int(self.stage.numpy())]
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs if logs is not None else {}
+        logs["learning_rate"] = float(self.learning_rates[int(self.stage.numpy())])
+        error = logs.get(self.monitor)
+        if error is None:
+            return
+        if error < self.best.numpy() - self.min_delta:
+            self.best.assign(error)
+            self.waited.assign(0)
+            return
+        self.waited.assign_add(1)
+        stage = int(self.stage.numpy())
+        if self.waited.numpy() >= self.patience and stage + 1 < len(self.learning_rates):
+            self.stage.assign(stage + 1)
+            self.waited.assign(0)
+            self.model.optimizer.learning_rate = self.learning_rates[stage + 1]
+            print(f"\nEpoch {epoch + 1}: {self.monitor} plateaued; learning rate "
+                  f"{self.learning_rates[stage]:g} -> {self.learning_rates[stage + 1]:g}")
+
+
+class Checkpointing(keras.callbacks.Callback):
+    """Saves a `TrainingCheckpoint` every `every` optimizer steps and at each epoch end."""
+
+    def __init__(self, checkpoint, every):
+        super().__init__()
+        self.checkpoint, self.every = checkpoint, every
+
+    def on_train_batch_end(self, batch, logs=None):
+        if int(self.model.optimizer.iterations.numpy()) % self.every == 0:
+            self.checkpoint.save()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.checkpoint.save()
+
+
+class SlopeLogger(keras.callbacks.Callback):
+    """Writes each PReLU layer's mean slope to TensorBoard (`slopes/<layer>`) every epoch,
+    to watch Table 1's pattern form (large slopes early, small ones deep)."""
+
+    def __init__(self, log_dir):
+        super().__init__()
+        self.log_dir = log_dir
+        self.writer = None
+
+    def on_train_begin(self, logs=None):
+        if self.writer is None:
+            self.writer = tf.summary.create_file_writer(self.log_dir)
+
+    def on_epoch_end(self, epoch, logs=None):
+        with self.writer.as_default(step=epoch):
+            for layer in self.model.layers:
+                if isinstance(layer, PReLU):
+                    tf.summary.scalar(f"slopes/{layer.name}",
+                                      float(np.mean(keras.ops.convert_to_numpy(layer.alpha))))
+        self.writer.flush()

@@ -1,0 +1,45 @@
+"""Runs `keras_prelu.training.train` in its own process, as the distribution and
+fault-tolerance tests need (logical devices and TF_CONFIG are set before TensorFlow starts).
+
+    python run_training.py CONFIG.json WEIGHTS.npz [--cpu-replicas N]
+
+Writes the trained model's weights, the optimizer step count and the number of replicas
+to WEIGHTS.npz.
+"""
+
+import argparse
+import json
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("config")
+    parser.add_argument("weights")
+    parser.add_argument("--cpu-replicas", type=int, default=1)
+    args = parser.parse_args()
+
+    import numpy as np
+    import tensorflow as tf
+
+    strategy = None
+    if args.cpu_replicas > 1:
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * args.cpu_replicas)
+        strategy = tf.distribute.MirroredStrategy(
+            [f"/cpu:{i}" for i in range(args.cpu_replicas)])
+
+    from keras_prelu.training import TrainConfig, train
+
+    with open(args.config) as handle:
+        config = TrainConfig.from_dict(json.load(handle))
+    result = train(config, strategy)
+    weights = {f"w{i}": np.asarray(w) for i, w in enumerate(result.model.get_weights())}
+    np.savez(args.weights, steps=result.steps, replicas=result.replicas, **weights)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,153 @@
+"""The training recipe in-process: outputs, logs, errors before training, config files."""
+
+import csv
+import json
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_prelu.data import DatasetNotFoundError, load_digits
+from keras_prelu.layers import PReLU
+from keras_prelu.training import TrainConfig, format_slope_table, learned_slopes, train
+from tests.training.conftest import TINY as SUBPROCESS_TINY
+
+# Op determinism, once enabled, holds for the whole process (and turns XLA off): the
+# deterministic runs are in test_fault_tolerance.py's own processes.
+TINY = {**SUBPROCESS_TINY, "deterministic": False}
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    output_dir = tmp_path_factory.mktemp("run")
+    config = TrainConfig.from_dict({**TINY, "epochs": 2, "output_dir": str(output_dir)})
+    return config, train(config)
+
+
+def test_errors_are_recomputed_from_the_saved_model_on_the_test_set(finished_run):
+    config, result = finished_run
+    (_, _), (x_test, y_test) = load_digits()
+    mean = np.load(result.output_dir / "mean.npy")
+    model = keras.models.load_model(result.output_dir / "model.keras", safe_mode=True)
+    scores = model.predict(x_test.astype("float32") - mean, verbose=0)
+    ranks = np.argsort(-scores, axis=1)
+    top1 = np.mean(ranks[:, 0] != y_test)
+    top5 = np.mean([label not in row[:5] for label, row in zip(y_test, ranks, strict=True)])
+    assert result.errors["top1_error"] == pytest.approx(top1, abs=1e-6)
+    assert result.errors["top5_error"] == pytest.approx(top5, abs=1e-6)
+    saved = json.loads((result.output_dir / "results.json").read_text())
+    assert saved["top1_error"] == pytest.approx(top1, abs=1e-6)
+    assert saved["steps"] == result.steps == 2 * ((1437 - 200) // 32)
+
+
+def test_logs_hold_errors_learning_rate_and_slopes(finished_run):
+    config, result = finished_run
+    with open(result.output_dir / "history.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["epoch"] for row in rows] == ["0", "1"]
+    for column in ("loss", "top1_error", "top5_error", "val_top1_error", "learning_rate"):
+        assert column in rows[0]
+    assert float(rows[0]["learning_rate"]) == config.learning_rates[0]
+
+    events = tf.data.TFRecordDataset(
+        [str(p) for p in (result.output_dir / "tensorboard" / "slopes").glob("events.*")])
+    tags = set()
+    for record in events:
+        event = tf.compat.v1.Event.FromString(record.numpy())
+        tags.update(value.tag for value in event.summary.value)
+    prelus = [layer.name for layer in result.model.layers if isinstance(layer, PReLU)]
+    assert tags == {f"slopes/{name}" for name in prelus}
+    assert any(p.name.startswith("events") for p in (result.output_dir / "tensorboard" /
+                                                      "train").iterdir())
+
+
+def test_slope_table_reports_each_layers_mean_slope(finished_run):
+    _, result = finished_run
+    rows = learned_slopes(result.model)
+    prelus = [layer for layer in result.model.layers if isinstance(layer, PReLU)]
+    assert [name for name, _, _ in rows] == [p.name.removesuffix("_act") for p in prelus]
+    for (_, _, slope), layer in zip(rows, prelus, strict=True):
+        assert slope == pytest.approx(float(np.mean(np.asarray(layer.alpha))))
+    assert rows[0][1] == "3x3, 8" and rows[-1][1] == "32"  # conv1 (small stem), fc2
+    table = format_slope_table(result.model)
+    assert table.splitlines()[2].startswith("| conv1 | 3x3, 8 |")
+    assert (result.output_dir / "slopes.md").read_text().strip() == table
+
+
+def test_the_schedule_steps_down_when_validation_error_plateaus(tmp_path):
+    config = TrainConfig.from_dict({
+        **TINY, "epochs": 3, "learning_rates": [0.01, 0.001], "plateau_patience": 1,
+        # An improvement of more than 100% never happens: every epoch is a plateau.
+        "plateau_min_delta": 1.0, "output_dir": str(tmp_path)})
+    result = train(config)
+    assert result.history["learning_rate"] == pytest.approx([0.01, 0.01, 0.001])
+
+
+def test_mixed_precision_and_xla_flags_train(tmp_path):
+    config = TrainConfig.from_dict({**TINY, "epochs": 1, "steps_per_epoch": 2,
+                                    "mixed_precision": True, "xla": True,
+                                    "output_dir": str(tmp_path)})
+    try:
+        result = train(config)
+    finally:
+        keras.config.set_dtype_policy("float32")
+    assert result.model.jit_compile is True
+    assert result.model.get_layer("conv1").compute_dtype == "bfloat16"
+    assert result.model.get_layer("fc3").compute_dtype == "float32"
+    assert result.model.get_layer("conv1_act").alpha.dtype == "float32"
+    assert result.steps == 2
+
+
+@pytest.mark.parametrize(
+    "settings, error, message",
+    [
+        ({"model": "model_a", "stem": "imagenet"}, ValueError,
+         r"needs inputs of at least \d+x\d+ pixels; digits gives 8x8"),
+        ({"model": "resnet50"}, ValueError, "Unknown model 'resnet50'"),
+        ({"dataset": "image_folder", "data_dir": "/nonexistent"}, DatasetNotFoundError,
+         "/nonexistent/train is missing"),
+        ({"dataset": "imagenet2012"}, DatasetNotFoundError, "needs --data-dir"),
+        ({"validation_size": 5000}, ValueError, r"validation_size must be in \(0, 1437\)"),
+    ],
+)
+def test_setup_errors_come_before_training(tmp_path, settings, error, message):
+    config = TrainConfig.from_dict({**TINY, **settings, "output_dir": str(tmp_path)})
+    with pytest.raises(error, match=message):
+        train(config)
+    assert not (tmp_path / "checkpoints").exists()
+
+
+def test_config_files_and_overrides(tmp_path):
+    (tmp_path / "run.toml").write_text(
+        'dataset = "digits"\nlearning_rates = [0.1, 0.01]\nspp_levels = [2, 1]\nseed = 3\n')
+    config = TrainConfig.load(tmp_path / "run.toml", epochs=5)
+    assert (config.dataset, config.learning_rates, config.spp_levels, config.epochs) == (
+        "digits", (0.1, 0.01), (2, 1), 5)
+    assert config.global_batch_size == 128 and config.weight_decay == 5e-4  # the paper's
+    (tmp_path / "run.json").write_text('{"momentum": 0.5}')
+    assert TrainConfig.load(tmp_path / "run.json").momentum == 0.5
+
+
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ({"epoch": 3}, r"Unknown setting\(s\) \['epoch'\]"),
+        ({"epochs": "many"}, "Setting epochs must be int, got 'many'"),
+        ({"dataset": "mnist"}, "Unknown dataset 'mnist'"),
+        ({"deterministic": True}, "needs a seed"),
+        ({"learning_rates": [0.1, -1]}, "learning_rates must be positive"),
+        ({"scale_min": 100}, "crop_size <= scale_min <= scale_max"),
+    ],
+)
+def test_bad_settings_are_clear_errors(values, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig.from_dict(values)
+
+
+def test_bad_config_files_are_clear_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="Cannot read the config file"):
+        TrainConfig.load(tmp_path / "missing.toml")
+    (tmp_path / "broken.toml").write_text("epochs = = 3")
+    with pytest.raises(ValueError, match="broken.toml is not valid TOML"):
+        TrainConfig.load(tmp_path / "broken.toml")
