@@ -4,7 +4,7 @@ Importing the package registers its layers, initializer and regularizer with Ker
 saved `.keras` models that use them reload with `keras.models.load_model(path)`.
 """
 
-from keras_prelu import initializers, layers, weight_decay, zoo
+from keras_prelu import initializers, layers, metrics, weight_decay, zoo
 
 __version__ = "0.1.0"
-__all__ = ["initializers", "layers", "weight_decay", "zoo"]
+__all__ = ["initializers", "layers", "metrics", "weight_decay", "zoo"]

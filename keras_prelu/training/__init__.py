@@ -7,13 +7,11 @@
 
 from keras_prelu.training.config import DATASETS, TrainConfig
 from keras_prelu.training.loop import TrainResult, build_model, train
-from keras_prelu.training.metrics import TopKError
 from keras_prelu.training.slopes import format_slope_table, learned_slopes
 from keras_prelu.training.strategy import choose_strategy
 
 __all__ = [
     "DATASETS",
-    "TopKError",
     "TrainConfig",
     "TrainResult",
     "build_model",

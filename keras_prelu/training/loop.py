@@ -10,9 +10,9 @@ import tensorflow as tf
 
 from keras_prelu import zoo
 from keras_prelu.data.order import draw_seed
+from keras_prelu.metrics import TopKError
 from keras_prelu.training import callbacks, inputs
 from keras_prelu.training.checkpoint import TrainingCheckpoint, is_chief, write_json_atomically
-from keras_prelu.training.metrics import TopKError
 from keras_prelu.training.multi_worker import patch_keras_for_multi_worker
 from keras_prelu.training.slopes import format_slope_table, learned_slopes
 from keras_prelu.training.strategy import choose_strategy, per_replica_batch_size

@@ -1,0 +1,115 @@
+"""Training speed of the full-size networks (Sec. 3; Table 3), as ratios measured in one process.
+
+    .venv/bin/python bench/training.py [--batch 8] [--repeats 3]
+
+(a) Training-step FLOP/s of model A (Table 3: 1.9e10 multiply-adds per 224 image) at 224 px:
+    one SGD-with-momentum step (`train_on_batch`, weight decay as built), counted as
+    `zoo.complexity` multiply-adds x 2 FLOPs x 3 (forward, input and weight gradients), beside
+    this machine's convolution throughput in the same run: the forward and both gradients of
+    the largest 3x3 convs model A has (56x56, 256 -> 256 and 28x28, 512 -> 512, the better
+    of the two). Prints achieved / peak. Target >= 60%.
+(b) Model A against VGG-19 (with SPP, as the paper reproduced it), training-step time per image
+    at 224 px. The paper: 2.6 s against 3.0 s per mini-batch of 128 on four K20s (ratio 0.87,
+    Sec. 3), though their complexities are about equal (1.90e10 vs 1.96e10): model A moves
+    VGG's convs off the largest maps.
+Variants are timed in turn, `repeats` rounds, after a warm-up step; a timing repeats a short
+step (the single convs) to last about `MIN_SECONDS`, so every variant of a round sees the same
+stretch of machine load. Figures are medians of the per-round values (throughputs) or ratios.
+"""
+
+import argparse
+import math
+import os
+import shlex
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import keras_prelu.zoo as zoo  # noqa: E402
+
+PAPER_SECONDS = {"model_a": 2.6, "vgg19": 3.0}  # per 128 images on four K20s (Sec. 3)
+CONV_SHAPES = ((56, 256), (28, 512))  # (side, channels) of model A's widest 3x3 layers
+MIN_SECONDS = 2.0
+
+
+def timed(fn, calls=1):
+    """Seconds per call of `fn`, over `calls` calls."""
+    start = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    return (time.perf_counter() - start) / calls
+
+
+def training_step(name, batch):
+    """A compiled SGD-momentum step of a full-size zoo model at 224 px, and its FLOPs."""
+    model = zoo.get(name, activation="prelu")
+    model.compile(keras.optimizers.SGD(0.01, momentum=0.9), "sparse_categorical_crossentropy")
+    rng = np.random.default_rng(0)
+    images = rng.uniform(-128, 128, (batch, 224, 224, 3)).astype("float32")
+    labels = rng.integers(0, 1000, batch)
+    flops = zoo.complexity(model).macs * 2 * 3 * batch
+    return (lambda: model.train_on_batch(images, labels)), flops
+
+
+def conv_step(side, channels, batch):
+    """Forward and both gradients of one 3x3 'same' conv, and its FLOPs."""
+    conv = keras.layers.Conv2D(channels, 3, padding="same")
+    conv.build((None, side, side, channels))
+    x = tf.random.normal((batch, side, side, channels))
+    upstream = tf.random.normal((batch, side, side, channels))
+
+    @tf.function
+    def step():
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = tf.reduce_sum(conv(x) * upstream)
+        return tape.gradient(loss, [x, conv.kernel])
+
+    flops = side * side * 9 * channels * channels * 2 * 3 * batch
+    return (lambda: [g.numpy() for g in step()]), flops
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=8, help="images per step (default 8)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed rounds (default 3)")
+    args = parser.parse_args()
+    print("command:", shlex.join([sys.executable, *sys.argv]))
+    print(f"batch {args.batch}, 224 px; {len(os.sched_getaffinity(0))} cores; keras "
+          f"{keras.__version__}, tensorflow {tf.__version__}")
+
+    variants = {f"conv {s}x{s}x{c}": conv_step(s, c, args.batch) for s, c in CONV_SHAPES}
+    variants.update({name: training_step(name, args.batch) for name in PAPER_SECONDS})
+    calls = {}
+    for name, (fn, _) in variants.items():  # warm-up: tracing, first allocation
+        fn()
+        calls[name] = math.ceil(MIN_SECONDS / timed(fn))
+    seconds = {name: [] for name in variants}
+    for _ in range(args.repeats):
+        for name, (fn, _) in variants.items():
+            seconds[name].append(timed(fn, calls[name]))
+    seconds = {name: np.array(times) for name, times in seconds.items()}
+    rate = {name: variants[name][1] / seconds[name] for name in variants}  # FLOP/s per round
+    for name in variants:
+        print(f"  {name}: " + ", ".join(f"{t:.2f}" for t in seconds[name])
+              + f" s per step, {np.median(rate[name]) / 1e9:.0f} GFLOP/s")
+
+    peak = np.max([rate[f"conv {s}x{s}x{c}"] for s, c in CONV_SHAPES], axis=0)
+    print(f"(a) model A training step: {np.median(rate['model_a']) / 1e9:.0f} GFLOP/s, "
+          f"{np.median(rate['model_a'] / peak):.0%} of the measured 3x3-conv throughput "
+          f"{np.median(peak) / 1e9:.0f} GFLOP/s (target >= 60%)")
+    ratio = np.median(seconds["model_a"] / seconds["vgg19"])
+    per_image = {name: np.median(seconds[name]) / args.batch for name in PAPER_SECONDS}
+    paper = PAPER_SECONDS["model_a"] / PAPER_SECONDS["vgg19"]
+    print(f"(b) time per image: model A {per_image['model_a']:.2f} s, VGG-19 "
+          f"{per_image['vgg19']:.2f} s; model A / VGG-19 {ratio:.2f} (paper: 2.6 s / 3.0 s per "
+          f"128 = {paper:.2f})")
+
+
+if __name__ == "__main__":
+    main()
