@@ -11,7 +11,7 @@ DEBIAN_DATA := dataset-fashion-mnist labelme-examples
 .PHONY: demo test setup debian-data lint cards bench
 
 demo: setup debian-data
-	$(BIN)/python recipes/train.py
+	$(BIN)/python recipes/train.py --config recipes/configs/fashion_mnist.toml
 
 test: setup debian-data
 	$(BIN)/python -m pytest tests

@@ -24,6 +24,7 @@ class TrainConfig:
     data_dir: str | None = None  # ImageNet's manual_dir, an image folder, or IDX files
     validation_size: int = 5000  # held out of the training set when there is no val split
     crop_size: int = 224  # ImageNet-style data: training crops and centre-crop testing
+    pad: int | None = None  # small images: zero padding of the random crop (None: 4, digits 1)
     scale_min: int = 256  # Sec. 3: shorter side jittered in [256, 512]
     scale_max: int = 512
     # Model (a keras_prelu.zoo builder and its arguments).

@@ -56,6 +56,8 @@ def _arrays(config, seed):
     else:
         (x, y), (x_test, y_test) = data.load_digits()
         augment = {"pad": 1, "flip": False}  # mirrored digits are other digits
+    if config.pad is not None:
+        augment["pad"] = config.pad
     if not 0 < config.validation_size < len(x):
         raise ValueError(
             f"validation_size must be in (0, {len(x)}) for {config.dataset}, got "

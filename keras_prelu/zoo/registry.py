@@ -23,7 +23,8 @@ def get(name, **kwargs):
     """Builds the registered model `name`.
 
     Args:
-        name: one of `names()`.
+        name: one of `names()`, or "plain<depth>" for a plain net of any depth >= 9
+            (`plain(depth)`; "plain30" is the paper's).
         **kwargs: passed to the builder (see `keras_prelu.zoo.networks`).
 
     Returns:
@@ -37,6 +38,11 @@ def get(name, **kwargs):
 
     >>> model = get("model_c", activation="prelu")
     """
+    depth = name.removeprefix("plain")
+    if name not in _BUILDERS and name.startswith("plain") and depth.isdigit():
+        return networks.plain(int(depth), **kwargs)
     if name not in _BUILDERS:
-        raise ValueError(f"Unknown model {name!r}; registered models: {names()}.")
+        raise ValueError(
+            f"Unknown model {name!r}; registered models: {names()}, or plain<depth>."
+        )
     return _BUILDERS[name](**kwargs)

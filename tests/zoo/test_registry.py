@@ -39,6 +39,16 @@ def test_get_plain30_is_the_30_layer_net():
     assert sum(isinstance(layer, weighted) for layer in model.layers) == 30
 
 
+@pytest.mark.parametrize("depth", [9, 22])
+def test_get_plain_depth_builds_that_plain_net(depth):
+    model = zoo.get(f"plain{depth}", **SMALL)
+    assert model.name == f"plain{depth}"
+    weighted = (keras.layers.Conv2D, keras.layers.Dense)
+    assert sum(isinstance(layer, weighted) for layer in model.layers) == depth
+    with pytest.raises(ValueError, match="must be >= 9, got 8"):
+        zoo.get("plain8")
+
+
 def test_unknown_name_lists_the_registered_ones():
     message = r"Unknown model 'resnet50'; registered models: \['small14', 'plain30', 'vgg19', "
     with pytest.raises(ValueError, match=message):
