@@ -12,6 +12,8 @@ from pathlib import Path
 
 import tomllib
 
+from keras_prelu.data.image_folder import ON_CORRUPT
+
 DATASETS = ("imagenet2012", "image_folder", "fashion_mnist", "digits")
 
 
@@ -23,6 +25,7 @@ class TrainConfig:
     dataset: str = "imagenet2012"
     data_dir: str | None = None  # ImageNet's manual_dir, an image folder, or IDX files
     validation_size: int = 5000  # held out of the training set when there is no val split
+    on_corrupt: str = "raise"  # image_folder: undecodable files are fatal, or "skip"ped
     crop_size: int = 224  # ImageNet-style data: training crops and centre-crop testing
     pad: int | None = None  # small images: zero padding of the random crop (None: 4, digits 1)
     scale_min: int = 256  # Sec. 3: shorter side jittered in [256, 512]
@@ -57,6 +60,8 @@ class TrainConfig:
     def __post_init__(self):
         if self.dataset not in DATASETS:
             raise ValueError(f"Unknown dataset {self.dataset!r}; use one of {DATASETS}.")
+        if self.on_corrupt not in ON_CORRUPT:
+            raise ValueError(f"on_corrupt must be one of {ON_CORRUPT}, got {self.on_corrupt!r}.")
         if self.global_batch_size < 1 or self.epochs < 1:
             raise ValueError("global_batch_size and epochs must be at least 1.")
         if not self.learning_rates or any(rate <= 0 for rate in self.learning_rates):

@@ -101,7 +101,8 @@ def _images(config, seed):
                     f"{root / split} is missing: an image folder for training needs "
                     f"{root}/train/<class>/<image> and {root}/val/<class>/<image>."
                 )
-        train, validation = data.image_folder(root / "train"), data.image_folder(root / "val")
+        train, validation = (data.image_folder(root / split, on_corrupt=config.on_corrupt)
+                             for split in ("train", "val"))
     if validation.class_names != train.class_names:
         raise ValueError("The training and validation sets have different classes.")
     mean_path = Path(config.output_dir) / "mean.npy"

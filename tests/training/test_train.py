@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_prelu.data import DatasetNotFoundError, load_digits
+from keras_prelu.data import CorruptImageError, DatasetNotFoundError, load_digits
 from keras_prelu.layers import PReLU
 from keras_prelu.training import TrainConfig, format_slope_table, learned_slopes, train
 from tests.training.conftest import TINY as SUBPROCESS_TINY
@@ -118,6 +118,39 @@ def test_setup_errors_come_before_training(tmp_path, settings, error, message):
     assert not (tmp_path / "checkpoints").exists()
 
 
+def _image_folder_with_a_corrupt_file(root):
+    """train/ and val/ of two classes: crops of scikit-image's photographs, one bad JPEG."""
+    from skimage import data as photos
+
+    for split, count in (("train", 6), ("val", 2)):
+        for label, photo in enumerate((photos.astronaut(), photos.coffee())):
+            (root / split / f"class{label}").mkdir(parents=True)
+            for i in range(count):
+                crop = photo[40 * i:40 * i + 48, 40 * i:40 * i + 56]
+                tf.io.write_file(str(root / split / f"class{label}" / f"{i}.jpg"),
+                                 tf.io.encode_jpeg(crop))
+    corrupt = root / "train" / "class1" / "broken.jpg"
+    corrupt.write_bytes(b"\xff\xd8\xff\xe0 not a JPEG")
+    return corrupt
+
+
+def test_corrupt_images_are_fatal_or_skipped_by_flag(tmp_path):
+    corrupt = _image_folder_with_a_corrupt_file(tmp_path / "images")
+    settings = {**TINY, "dataset": "image_folder", "data_dir": str(tmp_path / "images"),
+                "crop_size": 32, "scale_min": 36, "scale_max": 44, "global_batch_size": 4,
+                "epochs": 1}
+    fatal = TrainConfig.from_dict({**settings, "output_dir": str(tmp_path / "fatal")})
+    with pytest.raises(CorruptImageError, match=str(corrupt)):
+        train(fatal)
+    assert not (tmp_path / "fatal" / "checkpoints").exists()
+
+    skip = TrainConfig.from_dict({**settings, "on_corrupt": "skip",
+                                  "output_dir": str(tmp_path / "skip")})
+    with pytest.warns(UserWarning, match=str(corrupt)):
+        result = train(skip)
+    assert result.steps == 12 // 4  # the 12 good training images, the broken one left out
+
+
 def test_config_files_and_overrides(tmp_path):
     (tmp_path / "run.toml").write_text(
         'dataset = "digits"\nlearning_rates = [0.1, 0.01]\nspp_levels = [2, 1]\nseed = 3\n')
@@ -135,6 +168,7 @@ def test_config_files_and_overrides(tmp_path):
         ({"epoch": 3}, r"Unknown setting\(s\) \['epoch'\]"),
         ({"epochs": "many"}, "Setting epochs must be int, got 'many'"),
         ({"dataset": "mnist"}, "Unknown dataset 'mnist'"),
+        ({"on_corrupt": "ignore"}, "on_corrupt must be one of"),
         ({"deterministic": True}, "needs a seed"),
         ({"learning_rates": [0.1, -1]}, "learning_rates must be positive"),
         ({"scale_min": 100}, "crop_size <= scale_min <= scale_max"),
