@@ -9,6 +9,8 @@ def top_k_hits(scores, labels, k):
 
     A class scoring the same as the label counts as ranked above it, as in Caffe's
     AccuracyLayer: saturated softmax scores (many exact zeros) and ties are never hits.
+    So does a NaN score, and a NaN label score misses: a diverged network has error 1,
+    not 0 (`scores >= label` is false for NaN and would rank the label first).
     (`tf.math.in_top_k`, and so Keras's top-k accuracy, counts every tied class as in the
     top k: a confident wrong prediction with 5+ zero scores would be a top-5 hit.)
 
@@ -23,8 +25,8 @@ def top_k_hits(scores, labels, k):
     scores = ops.convert_to_tensor(scores)
     labels = ops.reshape(ops.cast(labels, "int32"), (-1, 1))
     label_scores = ops.take_along_axis(scores, labels, axis=1)
-    # Classes scoring at least the label's, the label itself included.
-    return ops.sum(ops.cast(scores >= label_scores, "int32"), axis=1) <= k
+    # Classes not scoring strictly below the label (the label itself, ties and NaNs).
+    return ops.sum(ops.cast(ops.logical_not(scores < label_scores), "int32"), axis=1) <= k
 
 
 def top_k_error(y_true, y_pred, k=1):

@@ -33,6 +33,18 @@ def test_ties_count_against_the_label():
     np.testing.assert_array_equal(np.asarray(top_k_hits(tied, [0], 2)), [True])
 
 
+def test_nan_scores_are_errors_not_hits():
+    # A diverged network scores NaN everywhere: every example is a miss, even top-5.
+    diverged = np.full((4, 10), np.nan, "float32")
+    for k in (1, 5):
+        np.testing.assert_array_equal(np.asarray(top_k_hits(diverged, [0, 3, 5, 9], k)),
+                                      [False] * 4)
+    # One NaN among finite scores ranks above the label.
+    scores = np.array([[0.1, 0.7, np.nan, 0.2]], "float32")
+    np.testing.assert_array_equal(np.asarray(top_k_hits(scores, [1], 1)), [False])
+    np.testing.assert_array_equal(np.asarray(top_k_hits(scores, [1], 2)), [True])
+
+
 @pytest.mark.parametrize("k", [1, 5])
 def test_metric_in_evaluate_matches_numpy_with_saturated_scores(k):
     # Scores quantised to a few values, so ties are everywhere.

@@ -52,6 +52,25 @@ class PlateauSchedule(keras.callbacks.Callback):
                   f"{self.learning_rates[stage]:g} -> {self.learning_rates[stage + 1]:g}")
 
 
+class StopOnDivergence(keras.callbacks.Callback):
+    """Raises `FloatingPointError` at the first step whose loss is NaN or infinite.
+
+    Fails fast between checkpoints; `TrainingCheckpoint.save` also refuses to write weights
+    that are not finite (a step can make them so before a loss shows it). The run then
+    resumes from its last good checkpoint with, say, a lower learning rate.
+    """
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = float((logs or {}).get("loss", 0.0))
+        if not np.isfinite(loss):
+            step = int(self.model.optimizer.iterations.numpy())
+            raise FloatingPointError(
+                f"Training diverged: the loss is {loss} at step {step}. The checkpoints hold "
+                "the weights from before; rerun with a lower learning rate (--learning-rates) "
+                "to resume from the last of them."
+            )
+
+
 class Checkpointing(keras.callbacks.Callback):
     """Saves a `TrainingCheckpoint` every `every` optimizer steps and at each epoch end."""
 

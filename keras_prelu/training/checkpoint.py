@@ -54,6 +54,7 @@ class TrainingCheckpoint:
         self.manager = tf.train.CheckpointManager(checkpoint, self.write_directory, keep)
         self.checkpoint = checkpoint
         self.optimizer = model.optimizer
+        self.weights = [v.value for v in model.trainable_variables]
 
     def restore(self):
         """Loads the latest checkpoint, if any; returns the optimizer step it was taken at."""
@@ -64,10 +65,21 @@ class TrainingCheckpoint:
         return int(self.optimizer.iterations.numpy())
 
     def save(self):
+        """Saves the state at the current step, unless diverged weights would replace good ones.
+
+        Raises:
+            FloatingPointError: a weight is NaN or infinite; nothing is written.
+        """
         step = int(self.optimizer.iterations.numpy())
         if self.manager.latest_checkpoint and self.manager.latest_checkpoint.endswith(
                 f"-{step}"):
             return
+        if not all(bool(tf.reduce_all(tf.math.is_finite(w))) for w in self.weights):
+            raise FloatingPointError(
+                f"Training diverged: weights are NaN or infinite at step {step}, so no "
+                "checkpoint was written. Rerun with a lower learning rate (--learning-rates) "
+                "to resume from the last checkpoint."
+            )
         self.manager.save(checkpoint_number=step)
         if not self.chief:
             shutil.rmtree(self.write_directory, ignore_errors=True)

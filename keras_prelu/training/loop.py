@@ -143,7 +143,8 @@ def train(config, strategy=None):
                                     strategy)
     step = checkpoint.restore()
 
-    fit_callbacks = [schedule, callbacks.Checkpointing(checkpoint, config.checkpoint_every)]
+    fit_callbacks = [schedule, callbacks.StopOnDivergence(),
+                     callbacks.Checkpointing(checkpoint, config.checkpoint_every)]
     if chief:
         fit_callbacks += [
             callbacks.SlopeLogger(str(output_dir / "tensorboard" / "slopes")),

@@ -2,6 +2,7 @@
 
 import csv
 import json
+import re
 
 import keras
 import numpy as np
@@ -82,6 +83,22 @@ def test_the_schedule_steps_down_when_validation_error_plateaus(tmp_path):
         "plateau_min_delta": 1.0, "output_dir": str(tmp_path)})
     result = train(config)
     assert result.history["learning_rate"] == pytest.approx([0.01, 0.01, 0.001])
+
+
+def test_a_diverging_run_stops_without_checkpointing_nan(tmp_path):
+    config = TrainConfig.from_dict({**TINY, "epochs": 1, "checkpoint_every": 1,
+                                    "learning_rates": [1e9], "output_dir": str(tmp_path)})
+    with pytest.raises(FloatingPointError, match=r"Training diverged: .* at step (\d+)") as error:
+        train(config)
+    stopped_at = int(re.search(r"at step (\d+)", str(error.value)).group(1))
+    latest = tf.train.latest_checkpoint(str(tmp_path / "checkpoints"))
+    assert int(latest.rsplit("-", 1)[1]) < stopped_at
+    reader = tf.train.load_checkpoint(latest)
+    weights = [name for name in reader.get_variable_to_shape_map()
+               if name.startswith(("model/", "optimizer/"))]
+    assert weights
+    for name in weights:
+        assert np.all(np.isfinite(reader.get_tensor(name))), name
 
 
 def test_mixed_precision_and_xla_flags_train(tmp_path):
