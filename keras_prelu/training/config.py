@@ -51,7 +51,7 @@ class TrainConfig:
     # Run.
     output_dir: str = "runs/train"
     checkpoint_every: int = 500  # optimizer steps between checkpoints (and at epoch ends)
-    seed: int | None = None
+    seed: int | None = None  # initial weights and data order (None: drawn once per run)
     deterministic: bool = False  # same seed, same weights, bit for bit (slower)
     mixed_precision: bool = False
     xla: bool = False

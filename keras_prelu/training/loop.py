@@ -110,8 +110,8 @@ def train(config, strategy=None):
     output_dir = Path(config.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     seed = _run_seed(config, output_dir)
+    keras.utils.set_random_seed(seed)  # the initial weights, dropout masks and data order
     if config.deterministic:
-        keras.utils.set_random_seed(seed)
         tf.config.experimental.enable_op_determinism()
     if config.mixed_precision:
         gpu = bool(tf.config.list_logical_devices("GPU"))
