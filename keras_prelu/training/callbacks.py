@@ -7,20 +7,25 @@ import tensorflow as tf
 from keras_prelu.layers import PReLU
 
 
-class PlateauSchedule(keras.callbacks.Callback):
-    """Steps the learning rate through `learning_rates` when validation error plateaus.
+class LearningRateStages(keras.callbacks.Callback):
+    """Steps the learning rate through `learning_rates`: on a plateau, or at fixed epochs.
 
     Sec. 3: "The learning rate is 1e-2, 1e-3, and 1e-4, and is switched when the error
-    plateaus." After `patience` epochs without the monitored error improving by at least
-    `min_delta`, the next rate is used. The state (stage, best error, epochs waited) lives
-    in variables that the run's checkpoint saves, so a resumed run switches exactly when
-    an uninterrupted one would. Adds `learning_rate` to the epoch logs.
+    plateaus." By default, after `patience` epochs without the monitored error improving
+    by at least `min_delta`, the next rate is used. With `switch_epochs` (one epoch per
+    switch, counted from 0), rate i + 1 starts at epoch `switch_epochs[i]` whatever the
+    error does: a fixed budget, such as a short run's, then gets every stage. The state
+    (stage, best error, epochs waited) lives in variables that the run's checkpoint saves,
+    so a resumed run switches exactly when an uninterrupted one would. Adds
+    `learning_rate` to the epoch logs.
     """
 
-    def __init__(self, learning_rates, patience, min_delta, monitor="val_top1_error"):
+    def __init__(self, learning_rates, patience, min_delta, switch_epochs=None,
+                 monitor="val_top1_error"):
         super().__init__()
         self.learning_rates = tuple(learning_rates)
         self.patience, self.min_delta, self.monitor = patience, min_delta, monitor
+        self.switch_epochs = switch_epochs
         self.stage = tf.Variable(0, trainable=False, name="schedule_stage")
         self.best = tf.Variable(np.inf, trainable=False, name="schedule_best", dtype=tf.float64)
         self.waited = tf.Variable(0, trainable=False, name="schedule_waited")
@@ -32,24 +37,33 @@ class PlateauSchedule(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self.model.optimizer.learning_rate = self.learning_rates[int(self.stage.numpy())]
 
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.switch_epochs is not None:
+            stage = sum(epoch >= switch for switch in self.switch_epochs)
+            if stage != int(self.stage.numpy()):
+                self._switch(stage, f"Epoch {epoch + 1}: scheduled switch")
+
     def on_epoch_end(self, epoch, logs=None):
         logs = logs if logs is not None else {}
-        logs["learning_rate"] = float(self.learning_rates[int(self.stage.numpy())])
+        stage = int(self.stage.numpy())
+        logs["learning_rate"] = float(self.learning_rates[stage])
         error = logs.get(self.monitor)
-        if error is None:
+        if self.switch_epochs is not None or error is None:
             return
         if error < self.best.numpy() - self.min_delta:
             self.best.assign(error)
             self.waited.assign(0)
             return
         self.waited.assign_add(1)
-        stage = int(self.stage.numpy())
         if self.waited.numpy() >= self.patience and stage + 1 < len(self.learning_rates):
-            self.stage.assign(stage + 1)
             self.waited.assign(0)
-            self.model.optimizer.learning_rate = self.learning_rates[stage + 1]
-            print(f"\nEpoch {epoch + 1}: {self.monitor} plateaued; learning rate "
-                  f"{self.learning_rates[stage]:g} -> {self.learning_rates[stage + 1]:g}")
+            self._switch(stage + 1, f"Epoch {epoch + 1}: {self.monitor} plateaued")
+
+    def _switch(self, stage, reason):
+        print(f"\n{reason}; learning rate {self.learning_rates[int(self.stage.numpy())]:g} "
+              f"-> {self.learning_rates[stage]:g}")
+        self.stage.assign(stage)
+        self.model.optimizer.learning_rate = self.learning_rates[stage]
 
 
 class StopOnDivergence(keras.callbacks.Callback):

@@ -47,6 +47,7 @@ class TrainConfig:
     epochs: int = 80
     plateau_patience: int = 3  # epochs without a better validation top-1 error
     plateau_min_delta: float = 0.002  # an improvement smaller than this is a plateau
+    switch_epochs: tuple[int, ...] | None = None  # fixed epochs where the next rate starts
     steps_per_epoch: int | None = None  # None: one pass over the training set
     # Run.
     output_dir: str = "runs/train"
@@ -66,6 +67,14 @@ class TrainConfig:
             raise ValueError("global_batch_size and epochs must be at least 1.")
         if not self.learning_rates or any(rate <= 0 for rate in self.learning_rates):
             raise ValueError(f"learning_rates must be positive, got {self.learning_rates}.")
+        if self.switch_epochs is not None and (
+                len(self.switch_epochs) != len(self.learning_rates) - 1
+                or list(self.switch_epochs) != sorted(set(self.switch_epochs))
+                or self.switch_epochs[0] < 1):
+            raise ValueError(
+                f"switch_epochs must be {len(self.learning_rates) - 1} increasing epochs "
+                f"(>= 1), one per switch between learning_rates, got {self.switch_epochs}."
+            )
         if self.deterministic and self.seed is None:
             raise ValueError("deterministic=True needs a seed (--seed N).")
         if not self.crop_size <= self.scale_min <= self.scale_max:

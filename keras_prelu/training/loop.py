@@ -137,8 +137,9 @@ def train(config, strategy=None):
             jit_compile=config.xla,
         )
         model.optimizer.build(model.trainable_variables)
-        schedule = callbacks.PlateauSchedule(
-            config.learning_rates, config.plateau_patience, config.plateau_min_delta)
+        schedule = callbacks.LearningRateStages(
+            config.learning_rates, config.plateau_patience, config.plateau_min_delta,
+            config.switch_epochs)
     checkpoint = TrainingCheckpoint(str(output_dir / "checkpoints"), model, schedule.variables,
                                     strategy)
     step = checkpoint.restore()

@@ -85,6 +85,15 @@ def test_the_schedule_steps_down_when_validation_error_plateaus(tmp_path):
     assert result.history["learning_rate"] == pytest.approx([0.01, 0.01, 0.001])
 
 
+def test_fixed_switch_epochs_step_down_whatever_the_error(tmp_path):
+    config = TrainConfig.from_dict({
+        **TINY, "epochs": 4, "learning_rates": [0.01, 0.001, 0.0001], "switch_epochs": [1, 3],
+        # Every epoch would be a plateau: fixed epochs take precedence.
+        "plateau_patience": 1, "plateau_min_delta": 1.0, "output_dir": str(tmp_path)})
+    result = train(config)
+    assert result.history["learning_rate"] == pytest.approx([0.01, 0.001, 0.001, 0.0001])
+
+
 def test_a_diverging_run_stops_without_checkpointing_nan(tmp_path):
     config = TrainConfig.from_dict({**TINY, "epochs": 1, "checkpoint_every": 1,
                                     "learning_rates": [1e9], "output_dir": str(tmp_path)})
@@ -186,6 +195,9 @@ def test_config_files_and_overrides(tmp_path):
         ({"epochs": "many"}, "Setting epochs must be int, got 'many'"),
         ({"dataset": "mnist"}, "Unknown dataset 'mnist'"),
         ({"on_corrupt": "ignore"}, "on_corrupt must be one of"),
+        ({"switch_epochs": [5]}, r"switch_epochs must be 2 increasing epochs"),
+        ({"switch_epochs": [5, 3]}, r"switch_epochs must be 2 increasing epochs"),
+        ({"switch_epochs": [0, 3]}, r"switch_epochs must be 2 increasing epochs"),
         ({"deterministic": True}, "needs a seed"),
         ({"learning_rates": [0.1, -1]}, "learning_rates must be positive"),
         ({"scale_min": 100}, "crop_size <= scale_min <= scale_max"),
