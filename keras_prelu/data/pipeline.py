@@ -86,7 +86,12 @@ def make_array_dataset(
         return augment.subtract_mean(tf.cast(image, tf.float32), mean), tf.gather(labels, index)
 
     ds = ds.map(example, num_parallel_calls=tf.data.AUTOTUNE)
-    return _finish(ds, batch_size, training, deterministic)
+    # In-memory arrays need no autotuning (AUTOTUNE then means one call per core), and its
+    # model thread made deleting an epoch's iterator stall for ~35 s in about half the
+    # epochs of `make demo` (2 cores): train() starts an iterator per epoch.
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return _finish(ds, batch_size, training, deterministic).with_options(options)
 
 
 def make_image_dataset(
