@@ -47,4 +47,4 @@ cards: setup
 	$(BIN)/python -m keras_prelu.zoo.cards zoo
 
 bench: setup
-	$(BIN)/python bench/layers.py
+	for script in layers pipeline training evaluation; do $(BIN)/python bench/$$script.py || exit 1; done
