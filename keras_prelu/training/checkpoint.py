@@ -74,7 +74,7 @@ class TrainingCheckpoint:
         if self.manager.latest_checkpoint and self.manager.latest_checkpoint.endswith(
                 f"-{step}"):
             return
-        if not all(bool(tf.reduce_all(tf.math.is_finite(w))) for w in self.weights):
+        if not bool(tf.reduce_all([tf.reduce_all(tf.math.is_finite(w)) for w in self.weights])):
             raise FloatingPointError(
                 f"Training diverged: weights are NaN or infinite at step {step}, so no "
                 "checkpoint was written. Rerun with a lower learning rate (--learning-rates) "
