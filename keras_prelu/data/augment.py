@@ -19,6 +19,11 @@ seed gives the same result.
 
 import tensorflow as tf
 
+from keras_prelu import paper
+
+CROP = paper.CROP_SIZE
+TEST_SCALE = paper.TEST_SCALES["center"][0]
+
 # Principal components of ImageNet RGB pixel values on the 0..255 scale (as used by AlexNet and
 # fb.resnet.torch): the columns of IMAGENET_EIGVEC are the eigenvectors p_i, IMAGENET_EIGVAL the
 # eigenvalues lambda_i (the [0, 1]-scale values 0.2175, 0.0188, 0.0045 times 255).
@@ -49,7 +54,7 @@ def decode_rgb(encoded: tf.Tensor) -> tf.Tensor:
 
 
 def random_crop_window(
-    image_size: tf.Tensor, seed: tf.Tensor, *, scale_range=(256, 512), crop_size: int = 224
+    image_size: tf.Tensor, seed: tf.Tensor, *, scale_range=paper.SCALE_JITTER, crop_size: int = CROP
 ) -> tf.Tensor:
     """Samples the paper's training crop (Sec. 3) in original-image pixels.
 
@@ -82,7 +87,7 @@ def _uniform_int(u, n):
 
 
 def center_crop_window(
-    image_size: tf.Tensor, *, scale: int = 256, crop_size: int = 224
+    image_size: tf.Tensor, *, scale: int = TEST_SCALE, crop_size: int = CROP
 ) -> tf.Tensor:
     """The centre `crop_size` square of the image resized to shorter side `scale`, in
     original-image pixels.
@@ -105,7 +110,7 @@ def _window_side(shorter, scale, crop_size):
     return tf.clip_by_value(tf.cast(side, tf.int32), 1, shorter)
 
 
-def decode_crop_resize(encoded: tf.Tensor, window_fn, crop_size: int = 224) -> tf.Tensor:
+def decode_crop_resize(encoded: tf.Tensor, window_fn, crop_size: int = CROP) -> tf.Tensor:
     """Decodes only a window of an image and resizes it to `crop_size` squared.
 
     For JPEG, libjpeg decodes only the window's rows and, when the window is at least twice
@@ -172,7 +177,8 @@ def pca_color_shift(seed: tf.Tensor) -> tf.Tensor:
 
 
 def paper_train_augment(
-    encoded: tf.Tensor, seed: tf.Tensor, *, mean, scale_range=(256, 512), crop_size: int = 224
+    encoded: tf.Tensor, seed: tf.Tensor, *, mean, scale_range=paper.SCALE_JITTER,
+    crop_size: int = CROP,
 ) -> tf.Tensor:
     """The paper's full training augmentation (Sec. 3) of one encoded image.
 
@@ -232,7 +238,7 @@ def _offset(image: tf.Tensor, shift: tf.Tensor, mean) -> tf.Tensor:
     return tf.reshape(tf.reshape(image, [h, w * c]) + offset, tf.shape(image))
 
 
-def center_crop(encoded: tf.Tensor, *, scale: int = 256, crop_size: int = 224) -> tf.Tensor:
+def center_crop(encoded: tf.Tensor, *, scale: int = TEST_SCALE, crop_size: int = CROP) -> tf.Tensor:
     """Evaluation view: resize so the shorter side is `scale`, take the centre square.
 
     Args:

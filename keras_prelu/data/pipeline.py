@@ -14,14 +14,13 @@ may yield out of order, which is faster. Evaluation datasets keep the source ord
 import numpy as np
 import tensorflow as tf
 
+from keras_prelu import paper
 from keras_prelu.data import augment
 from keras_prelu.data.order import draw_seed, epoch_order, example_seed
 from keras_prelu.data.source import ImageSource
 
 MODES = ("train", "center", "full")
-# Paper defaults (Sec. 3): training scale jitter range and single-scale evaluation scale.
-TRAIN_SCALE_RANGE = (256, 512)
-EVAL_SCALE = 256
+EVAL_SCALE = paper.TEST_SCALES["center"][0]  # Sec. 3: single-scale testing at 256
 
 
 def make_array_dataset(
@@ -101,7 +100,7 @@ def make_image_dataset(
     mode: str,
     mean,
     scale: int | tuple[int, int] | None = None,
-    crop_size: int = 224,
+    crop_size: int = paper.CROP_SIZE,
     seed: int | None = None,
     epoch: int = 0,
     input_context: tf.distribute.InputContext | None = None,
@@ -139,7 +138,7 @@ def make_image_dataset(
     batch_size = _per_replica(global_batch_size, input_context)
     training = mode == "train"
     if training:
-        scale = TRAIN_SCALE_RANGE if scale is None else tuple(scale)
+        scale = paper.SCALE_JITTER if scale is None else tuple(scale)
         if len(scale) != 2 or not crop_size <= scale[0] <= scale[1]:
             raise ValueError(
                 f"mode='train' needs scale=(smin, smax) with crop_size={crop_size} <= smin <= "
@@ -182,7 +181,8 @@ def make_image_dataset(
 
 
 def mean_image(
-    data, *, scale: int = EVAL_SCALE, crop_size: int = 224, max_images: int | None = None
+    data, *, scale: int = EVAL_SCALE, crop_size: int = paper.CROP_SIZE,
+    max_images: int | None = None,
 ) -> np.ndarray:
     """The per-pixel mean image of a training set (Sec. 3: "per-pixel mean subtracted").
 

@@ -5,14 +5,14 @@ from typing import NamedTuple
 import keras
 import numpy as np
 
+from keras_prelu import paper
 from keras_prelu.evaluation.inputs import is_image_source, scale_batches
 from keras_prelu.evaluation.scores import Scorer
 from keras_prelu.metrics import top_k_hits
 
-# The paper's testing scales (shorter side) for encoded images: 256 for the centre crop and
-# for 10-view testing (Tables 2, 5); 256, 384 and 480 combined for dense testing (Tables 4, 6).
-PAPER_SCALES = {"center": (256,), "ten_view": (256,), "dense": (256, 384, 480)}
-CROP_SIZE = 224  # Sec. 3: 224x224 views.
+# The paper's testing scales (shorter sides) for encoded images, and its 224x224 views.
+PAPER_SCALES = paper.TEST_SCALES
+CROP_SIZE = paper.CROP_SIZE
 TOP_K = {"top1_error": 1, "top5_error": 5}
 
 

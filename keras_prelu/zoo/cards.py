@@ -14,8 +14,8 @@ import pathlib
 
 import keras
 
+from keras_prelu import paper
 from keras_prelu.layers import PReLU, SpatialPyramidPooling
-from keras_prelu.zoo import paper
 from keras_prelu.zoo.complexity import complexity
 from keras_prelu.zoo.registry import get, names
 from keras_prelu.zoo.shapes import chain, min_input_size, output_shapes

@@ -43,6 +43,7 @@ from typing import NamedTuple
 
 import keras
 
+from keras_prelu import paper
 from keras_prelu.initializers import HeNormal
 from keras_prelu.layers import PReLU, SpatialPyramidPooling
 from keras_prelu.weight_decay import KernelDecay
@@ -54,10 +55,6 @@ STEMS = ("imagenet", "small")
 POOLINGS = (None, "avg", "max")
 HEADS = ("spp", "flatten")
 
-PRELU_INITIAL_SLOPE = 0.25  # Sec. 2.1: a_i = 0.25 at initialisation.
-LRELU_SLOPE = 0.25  # Table 2's LReLU.
-GAUSSIAN_STD = 0.01  # the VGG team's fixed std (Sec. 2.2).
-SMALL_FC_STDS = {"fc1": 0.01, "fc2": 0.01, "fc3": 0.001}  # Sec. 2.2, un-normalised input.
 DATA_FORMAT = "channels_last"
 
 
@@ -153,8 +150,8 @@ def _initial_slope(activation, negative_slope):
             f"not {activation!r}."
         )
     if activation == "lrelu":
-        return LRELU_SLOPE if negative_slope is None else negative_slope
-    return 0.0 if activation == "relu" else PRELU_INITIAL_SLOPE
+        return paper.LRELU_SLOPE if negative_slope is None else negative_slope
+    return 0.0 if activation == "relu" else paper.PRELU_INITIAL_SLOPE
 
 
 def _rectifier(activation, slope, name):
@@ -163,7 +160,7 @@ def _rectifier(activation, slope, name):
     if activation == "lrelu":
         return keras.layers.LeakyReLU(negative_slope=slope, name=name)
     mode = "channel_shared" if activation == "prelu_shared" else "channel_wise"
-    return PReLU(mode, PRELU_INITIAL_SLOPE, data_format=DATA_FORMAT, name=name)
+    return PReLU(mode, paper.PRELU_INITIAL_SLOPE, data_format=DATA_FORMAT, name=name)
 
 
 def _kernel_initializer(kind, slope, gaussian_std):
@@ -209,8 +206,8 @@ def _build(
     kernel_initializer="he_fan_out",
     gaussian_std=None,
     small_fc_init=False,
-    dropout=0.5,
-    weight_decay=5e-4,
+    dropout=paper.DROPOUT,
+    weight_decay=paper.WEIGHT_DECAY,
     width=1.0,
     stem="imagenet",
     spp_levels=None,
@@ -229,12 +226,12 @@ def _build(
     if not width > 0:
         raise ValueError(f"width must be a positive multiplier, got {width}.")
     slope = _initial_slope(activation, negative_slope)
-    gaussian_std = GAUSSIAN_STD if gaussian_std is None else gaussian_std
+    gaussian_std = paper.GAUSSIAN_STD if gaussian_std is None else gaussian_std
     decay = KernelDecay(weight_decay) if weight_decay else None
 
     def initializer(layer_name):
-        if small_fc_init and layer_name in SMALL_FC_STDS:
-            return keras.initializers.RandomNormal(stddev=SMALL_FC_STDS[layer_name])
+        if small_fc_init and layer_name in paper.SMALL_FC_STDS:
+            return keras.initializers.RandomNormal(stddev=paper.SMALL_FC_STDS[layer_name])
         return _kernel_initializer(kernel_initializer, slope, gaussian_std)
 
     def rectified(layer):
@@ -293,7 +290,8 @@ def _build(
     elif pooling == "max":
         layers.append(keras.layers.GlobalMaxPooling2D(DATA_FORMAT, name="max_pool"))
 
-    default_shape = (224, 224, 3) if include_top and head == "flatten" else (None, None, 3)
+    fixed = include_top and head == "flatten"
+    default_shape = (paper.CROP_SIZE, paper.CROP_SIZE, 3) if fixed else (None, None, 3)
     inputs, source_inputs = _input(input_shape, input_tensor, default_shape)
     rows, cols, channels = inputs.shape[1:]
     if include_top and head == "flatten" and None in (rows, cols):

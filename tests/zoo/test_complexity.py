@@ -4,7 +4,7 @@ import keras
 import pytest
 
 import keras_prelu.zoo as zoo
-from keras_prelu.zoo import paper
+from keras_prelu import paper
 from keras_prelu.zoo.shapes import chain, min_input_size
 
 

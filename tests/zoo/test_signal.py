@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import keras_prelu.zoo as zoo
+from keras_prelu import paper
 from keras_prelu.initializers import HeNormal
-from keras_prelu.zoo import paper
 from keras_prelu.zoo.signal import predicted_gains, signal_propagation
 
 PLAIN_SIZE = (80, 80, 3)  # the 30-layer net's smallest comfortable input: stage 3 at 6x6

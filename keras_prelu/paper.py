@@ -1,7 +1,9 @@
-"""The paper's numbers, in one place: what the tests check and the model cards print.
+"""The paper's numbers, in one place: its hyper-parameters and its reported results.
 
 All from He, Zhang, Ren, Sun, "Delving Deep into Rectifiers", ICCV 2015; each constant
 names the table or section it comes from. Errors are ImageNet 2012 val top-1/top-5 in %.
+The library's defaults read these constants, the tests check against them and the model
+cards print them.
 """
 
 from typing import NamedTuple
@@ -15,6 +17,31 @@ class Error(NamedTuple):
     top5: float
     source: str
 
+
+# Sec. 2.1: PReLU's slopes start at 0.25; Table 2's LReLU has a fixed slope of 0.25.
+PRELU_INITIAL_SLOPE = 0.25
+LRELU_SLOPE = 0.25
+
+# Sec. 2.2: the VGG team's fixed std, and the fc stds the paper uses for un-normalised input
+# in [-128, 128] ("0.01 for the first two fc layers and 0.001 for the last").
+GAUSSIAN_STD = 0.01
+SMALL_FC_STDS = {"fc1": 0.01, "fc2": 0.01, "fc3": 0.001}
+
+# Sec. 3, "Training": 224x224 crops of images whose shorter side is jittered in [256, 512];
+# mini-batches of 128, SGD with momentum 0.9, weight decay 5e-4, dropout 50% on the first
+# two fc layers, learning rate 1e-2, 1e-3, 1e-4 switched when the error plateaus, ~80 epochs.
+CROP_SIZE = 224
+SCALE_JITTER = (256, 512)
+BATCH_SIZE = 128
+MOMENTUM = 0.9
+WEIGHT_DECAY = 5e-4
+DROPOUT = 0.5
+LEARNING_RATES = (1e-2, 1e-3, 1e-4)
+EPOCHS = 80
+
+# Sec. 3, "Testing" (shorter sides): 256 for the centre crop and 10-view testing (Tables
+# 2, 5); scales 256, 384 and 480 combined for dense testing (Tables 4, 6).
+TEST_SCALES = {"center": (256,), "ten_view": (256,), "dense": (256, 384, 480)}
 
 # Table 3, last two rows: depth (conv + fc layers) and complexity (operations, i.e.
 # multiply-adds, at 224 x 224).
@@ -95,3 +122,7 @@ SOURCES = {
     "model_b": "Table 3, model B (model A with three more conv layers)",
     "model_c": "Table 3, model C (model B, wider)",
 }
+
+# Table 8: PASCAL VOC 2007 test mAP (%) of Fast R-CNN detectors fine-tuned on VOC 2007
+# trainval from these ImageNet-trained nets (VGG-16's figure is Fast R-CNN's own).
+TABLE8_MAP = {"VGG-16": 66.9, "A+ReLU": 67.6, "A+PReLU": 68.4, "C+PReLU": 69.2}
