@@ -10,12 +10,7 @@ of the whole image, its flip and several scales; Tables 4, 6).
 """
 
 from keras_prelu.evaluation.datasets import DATASETS, load_test_set
-from keras_prelu.evaluation.dense import (
-    SppSplit,
-    dense_scores,
-    split_at_spp,
-    window_features,
-)
+from keras_prelu.evaluation.dense import dense_scores, window_features
 from keras_prelu.evaluation.run import (
     CROP_SIZE,
     PAPER_SCALES,
@@ -33,13 +28,11 @@ __all__ = [
     "PAPER_SCALES",
     "Evaluation",
     "Scorer",
-    "SppSplit",
     "center_view",
     "dataset_scores",
     "dense_scores",
     "evaluate",
     "load_test_set",
-    "split_at_spp",
     "ten_views",
     "window_features",
 ]

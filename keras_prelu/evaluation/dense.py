@@ -11,71 +11,14 @@ max of every bin at every offset; one gather per axis picks each window's bins, 
 transpose puts them in `SpatialPyramidPooling`'s channel-major order.
 """
 
-from typing import NamedTuple
-
-import keras
 import numpy as np
 from keras import ops
 
-from keras_prelu.layers import SpatialPyramidPooling
 from keras_prelu.layers.spatial_pyramid_pooling import bin_bounds
-from keras_prelu.zoo.shapes import chain
 
 # Pooled windows per call of the fc layers: bounds the head's working memory (a 480-px
 # image gives model A ~900 windows of 63 x 512 features with its flip).
 HEAD_BATCH = 256
-
-
-class SppSplit(NamedTuple):
-    """A model cut at its pyramid: `trunk` (image -> last conv map, any image size),
-    `spp` (the pyramid layer), `head` (pooled features -> scores)."""
-
-    trunk: keras.Model
-    spp: SpatialPyramidPooling
-    head: keras.Model
-
-
-def split_at_spp(model):
-    """Cuts a chain model (every zoo model with its SPP head) at its pyramid layer.
-
-    The trunk takes images of any size (its input is `(None, None, channels)` whatever the
-    model's input shape); both parts share the model's layers and weights.
-
-    Args:
-        model: A chain of layers with one `SpatialPyramidPooling` layer (adaptive bins,
-            channels last, as in the zoo).
-
-    Returns:
-        An `SppSplit`.
-
-    Raises:
-        ValueError: The model is not a chain, has no pyramid layer, or its pyramid is not
-            the zoo's kind.
-    """
-    layers = chain(model)
-    cut = [i for i, layer in enumerate(layers) if isinstance(layer, SpatialPyramidPooling)]
-    if not cut:
-        raise ValueError(
-            f"Model {model.name!r} has no SpatialPyramidPooling layer ('spp'), which dense "
-            "testing pools every window with; evaluate it with method='center' or "
-            "'ten_view' instead."
-        )
-    spp = layers[cut[0]]
-    if spp.bin_rule != "adaptive" or spp.data_format != "channels_last":
-        raise ValueError(
-            f"Dense testing needs the zoo's pyramid (bin_rule='adaptive', channels_last); "
-            f"{model.name!r}'s {spp.name!r} has bin_rule={spp.bin_rule!r}, "
-            f"data_format={spp.data_format!r}."
-        )
-    images = keras.Input((None, None, model.inputs[0].shape[-1]))
-    x = images
-    for layer in layers[: cut[0]]:
-        x = layer(x)
-    features = keras.Input(spp.compute_output_shape(x.shape)[1:])
-    scores = features
-    for layer in layers[cut[0] + 1 :]:
-        scores = layer(scores)
-    return SppSplit(keras.Model(images, x), spp, keras.Model(features, scores))
 
 
 def window_features(maps, levels, window):
@@ -131,7 +74,7 @@ def dense_scores(split, images, window):
     """Scores of images by dense testing at their current size (one scale).
 
     Args:
-        split: The model cut at its pyramid (`split_at_spp`).
+        split: The model cut at its pyramid (`keras_prelu.zoo.split`).
         images: (B, H, W, C) preprocessed images (mean subtracted).
         window: Window side in conv-map cells.
 

@@ -10,9 +10,10 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_prelu.evaluation.dense import dense_scores, split_at_spp
+from keras_prelu.evaluation.dense import dense_scores
 from keras_prelu.evaluation.views import center_view, ten_views
 from keras_prelu.zoo.shapes import chain, min_input_size, output_shapes
+from keras_prelu.zoo.split import split
 
 METHODS = ("center", "ten_view", "dense")
 
@@ -38,7 +39,7 @@ class Scorer:
             the model's minimum input for "dense".
 
     Raises:
-        ValueError: Unknown method; a model without a pyramid layer for "dense"; a
+        ValueError: Unknown method; a model without the zoo's pyramid for "dense"; a
             `crop_size` below the model's minimum input; a window smaller than the
             pyramid's largest level, or a window for another method; a malformed mean.
     """
@@ -59,7 +60,13 @@ class Scorer:
         self.mean = _check_mean(mean, channels)
         self.min_scale = crop_size
         if method == "dense":
-            self.split = split_at_spp(model)
+            try:
+                self.split = split(model)
+            except ValueError as error:
+                raise ValueError(
+                    f"{error} Dense testing pools every window with the pyramid; evaluate "
+                    f"{model.name!r} with method='center' or 'ten_view' instead."
+                ) from None
             cut = layers.index(self.split.spp)
             default = min(output_shapes(layers[:cut], (crop_size, crop_size, channels))[-1][1:3])
             self.window = default if window is None else window

@@ -3,24 +3,32 @@
 >>> import keras_prelu.zoo as zoo
 >>> zoo.names()
 ['small14', 'plain30', 'vgg19', 'model_a', 'model_b', 'model_c']
->>> model = zoo.get("model_a", activation="prelu")
+>>> zoo.record("model_a").activation  # the paper's PReLU model (Tables 4-6)
+'prelu'
+>>> model = zoo.get("model_a")
 >>> zoo.complexity(model).macs  # Table 3: 1.90e10
 19058106368
+>>> trunk, spp, head = zoo.split(model)  # conv trunk, pyramid, fc head
 
 Model cards: `python -m keras_prelu.zoo.cards zoo` (`make cards`).
 """
 
 from keras_prelu.zoo.complexity import Complexity, LayerCost, complexity
 from keras_prelu.zoo.networks import model_a, model_b, model_c, plain, small14, vgg19
-from keras_prelu.zoo.registry import get, names
+from keras_prelu.zoo.options import ModelOptions
+from keras_prelu.zoo.registry import ModelRecord, get, names, record, register_model
 from keras_prelu.zoo.shapes import min_input_size
 from keras_prelu.zoo.signal import LayerGain, LayerSignal, predicted_gains, signal_propagation
+from keras_prelu.zoo.split import Split, split
 
 __all__ = [
     "Complexity",
     "LayerCost",
     "LayerGain",
     "LayerSignal",
+    "ModelOptions",
+    "ModelRecord",
+    "Split",
     "complexity",
     "get",
     "min_input_size",
@@ -30,7 +38,10 @@ __all__ = [
     "names",
     "plain",
     "predicted_gains",
+    "record",
+    "register_model",
     "signal_propagation",
     "small14",
+    "split",
     "vgg19",
 ]

@@ -1,15 +1,16 @@
-"""Model cards: one Markdown page per zoo model, written from the code.
+"""Model cards: one Markdown page per zoo model, written from the code and its records.
 
     python -m keras_prelu.zoo.cards zoo    # what `make cards` runs
 
 writes `zoo/<name>.md` for every registered model and `zoo/README.md`, an index. Each
 card holds the architecture table at 224 x 224 (from the built model), the depth,
-multiply-adds beside Table 3's figure, exact parameter counts, the minimum input size
-and the paper's reported errors. A test regenerates the cards and fails when a
-committed one is stale.
+multiply-adds beside Table 3's figure, exact parameter counts, the minimum input size,
+the paper's reported errors and the extras of the model's `ModelRecord` (other builds,
+tables, its family). A test regenerates the cards and fails when a committed one is stale.
 """
 
 import argparse
+import inspect
 import pathlib
 
 import keras
@@ -17,11 +18,19 @@ import keras
 from keras_prelu import paper
 from keras_prelu.layers import PReLU, SpatialPyramidPooling
 from keras_prelu.zoo.complexity import complexity
-from keras_prelu.zoo.registry import get, names
+from keras_prelu.zoo.registry import get, names, record
 from keras_prelu.zoo.shapes import chain, min_input_size, output_shapes
 
 SIZE = (224, 224, 3)
 HEADER = "<!-- Written by `make cards` (python -m keras_prelu.zoo.cards zoo); do not edit. -->"
+# The activations whose parameter counts a card states (LReLU's are ReLU's).
+COUNTED = ("relu", "prelu", "prelu_shared")
+ACTIVATION_NAMES = {
+    "relu": "ReLU",
+    "lrelu": "LReLU",
+    "prelu": "channel-wise PReLU",
+    "prelu_shared": "channel-shared PReLU",
+}
 
 
 def _size(shape):
@@ -66,10 +75,11 @@ def _architecture(model, cost):
     return rows
 
 
-def _summary(name, model, cost):
+def _summary(model_record, model, cost):
+    name = model_record.name
     rows = ["| | ours | paper |", "| --- | --- | --- |"]
-    rows.append(f"| depth (conv + fc) | {cost.depth} | {paper.DEPTH[name]} |")
-    reported = paper.TABLE3_COMPLEXITY.get(name)
+    rows.append(f"| depth (conv + fc) | {cost.depth} | {model_record.depth} |")
+    reported = model_record.complexity
     if reported is None:
         figure = "not reported"
     else:
@@ -77,20 +87,21 @@ def _summary(name, model, cost):
     rows += [
         f"| multiply-adds at 224×224, conv + fc | {cost.macs / 1e10:.3f}e10 | {figure} |",
         f"| multiply-adds at 224×224, conv only | {cost.conv_macs / 1e10:.3f}e10 | |",
-        f"| parameters, ReLU | {model.count_params():,} | |",
     ]
-    for activation in ("prelu", "prelu_shared"):
-        prelu = get(name, activation=activation)
-        slopes = sum(layer.count_params() for layer in prelu.layers if isinstance(layer, PReLU))
-        rows.append(
-            f"| parameters, {activation} | {prelu.count_params():,} (+{slopes:,} slopes) | |"
+    for activation in COUNTED:
+        built = model if activation == model_record.activation else get(name, activation=activation)
+        slopes = sum(layer.count_params() for layer in built.layers if isinstance(layer, PReLU))
+        label = f"parameters, {activation}" + (
+            " (default)" if activation == model_record.activation else ""
         )
-    if name == "vgg19":
-        flatten = get(name, head="flatten")
+        count = f"{built.count_params():,}" + (f" (+{slopes:,} slopes)" if slopes else "")
+        rows.append(f"| {label} | {count} | |")
+    for variant in model_record.card_variants:
+        built = get(name, **variant.arguments)
         rows.append(
-            f'| head="flatten" (VGG\'s own), at 224×224 | '
-            f"{complexity(flatten, SIZE).macs / 1e10:.3f}e10 multiply-adds, "
-            f"{flatten.count_params():,} parameters | |"
+            f"| {variant.label}, at 224×224 | "
+            f"{complexity(built, SIZE).macs / 1e10:.3f}e10 multiply-adds, "
+            f"{built.count_params():,} parameters | |"
         )
     small = get(name, stem="small")
     rows.append(
@@ -100,45 +111,77 @@ def _summary(name, model, cost):
     return rows
 
 
-def render(name, model, cost):
-    """The Markdown card of the registered model `name`.
+def _table(table):
+    return [
+        f"## {table.title}",
+        "",
+        "| " + " | ".join(table.columns) + " |",
+        "| --- |" + " ---: |" * (len(table.columns) - 1),
+        *("| " + " | ".join(map(str, row)) + " |" for row in table.rows),
+        "",
+    ]
+
+
+def _family(model_record):
+    """The sentence on the model's family, or None."""
+    if model_record.family is None:
+        return None
+    builder = model_record.builder
+    parameter = next(iter(inspect.signature(builder).parameters))
+    summary = inspect.getdoc(builder).split("\n\n")[0].replace("\n", " ")
+    return (
+        f'The {model_record.family} family: `keras_prelu.zoo.get("{model_record.family}'
+        f'<{parameter}>")` is `{builder.__name__}({parameter})`, {summary[0].lower()}'
+        f"{summary[1:]}"
+    )
+
+
+def _defaults(model_record):
+    fc = paper.SMALL_FC_STDS
+    return (
+        f"Defaults: {ACTIVATION_NAMES[model_record.activation]}, He initialisation (Eqn 14) "
+        f"of the convs, fc1 and fc2 drawn with std {fc['fc1']} and fc3 with {fc['fc3']} "
+        "(Sec. 2.2), any input size from the minimum up."
+    )
+
+
+def render(model_record, model, cost):
+    """The Markdown card of a registered model.
 
     Args:
-        name: a registered name.
+        model_record: its `ModelRecord`.
         model: the model built with its defaults (`get(name)`).
         cost: `complexity(model, (224, 224, 3))`.
+
+    Returns:
+        The card's Markdown text.
     """
+    name = model_record.name
     lines = [
         f"# {name}",
         "",
         HEADER,
         "",
-        f"{paper.SOURCES[name]}. Build it with `keras_prelu.zoo.get({name!r})`; every "
+        f"{model_record.source}. Build it with `keras_prelu.zoo.get({name!r})`; every "
         "conv and fc1, fc2 is followed by its rectifier (`<layer>_act`), fc1 and fc2 by "
-        "dropout. Defaults: ReLU, He initialisation (Eqn 14), any input size from the "
-        "minimum up.",
+        f"dropout. {_defaults(model_record)}",
         "",
+    ]
+    family = _family(model_record)
+    if family is not None:
+        lines += [family, ""]
+    lines += [
         "## Summary",
         "",
-        *_summary(name, model, cost),
+        *_summary(model_record, model, cost),
         "",
         "## Architecture at 224×224×3",
         "",
         *_architecture(model, cost),
         "",
     ]
-    if name == "small14":
-        lines += [
-            "## Learned PReLU slopes (Table 1)",
-            "",
-            "| layer | channel-shared | channel-wise (mean) |",
-            "| --- | ---: | ---: |",
-            *(
-                f"| {layer} | {shared} | {wise} |"
-                for layer, (shared, wise) in paper.TABLE1_SLOPES.items()
-            ),
-            "",
-        ]
+    for table in model_record.card_tables:
+        lines += _table(table)
     lines += [
         "## Reported errors (ImageNet 2012 val, %)",
         "",
@@ -146,7 +189,7 @@ def render(name, model, cost):
         "| --- | ---: | ---: | --- |",
         *(
             f"| {e.setting} | {'-' if e.top1 is None else e.top1} | {e.top5} | {e.source} |"
-            for e in paper.ERRORS[name]
+            for e in model_record.errors
         ),
         "",
         "## Our measured results",
@@ -164,18 +207,25 @@ def pages():
         "",
         HEADER,
         "",
-        "| model | from the paper | depth | multiply-adds at 224 | parameters (ReLU) |",
-        "| --- | --- | ---: | ---: | ---: |",
+        "| model | from the paper | depth | default activation | multiply-adds at 224 | "
+        "parameters |",
+        "| --- | --- | ---: | --- | ---: | ---: |",
     ]
+    families = []
     for name in names():
+        model_record = record(name)
         model = get(name)
         cost = complexity(model, SIZE)
-        written[f"{name}.md"] = render(name, model, cost)
+        written[f"{name}.md"] = render(model_record, model, cost)
         lines.append(
-            f"| [{name}]({name}.md) | {paper.SOURCES[name]} | {cost.depth} | "
-            f"{cost.macs / 1e10:.3f}e10 | {model.count_params():,} |"
+            f"| [{name}]({name}.md) | {model_record.source} | {cost.depth} | "
+            f"{ACTIVATION_NAMES[model_record.activation]} | {cost.macs / 1e10:.3f}e10 | "
+            f"{model.count_params():,} |"
         )
-    written["README.md"] = "\n".join(lines) + "\n"
+        family = _family(model_record)
+        if family is not None:
+            families.append(family)
+    written["README.md"] = "\n".join([*lines, "", *families]).rstrip("\n") + "\n"
     return written
 
 

@@ -4,41 +4,36 @@ Every builder returns a `keras.Model` that is a plain chain of layers named as i
 paper: convs `conv1`, `conv2_1`, ... (stage_index), pools `pool1`, ..., the pyramid `spp`,
 then `fc1 -> fc1_act -> fc1_dropout -> fc2 -> fc2_act -> fc2_dropout -> fc3`; each
 rectifier is a layer named after the layer it follows (`conv2_1_act`, `fc1_act`).
-Images are channels-last whatever `keras.config.image_data_format()` says.
+Images are channels-last whatever `keras.config.image_data_format()` says. Each builder
+is registered with its `ModelRecord` (`keras_prelu.zoo.record(name)`).
 
-Common keyword arguments of every builder (the defaults are the paper's):
+Every builder takes the arguments of `keras.applications`:
 
 - `include_top=True`: the SPP head and the three fc layers. `False` ends at the last
   conv's rectifier (the convolutional trunk), optionally pooled by `pooling`.
-- `input_shape=None`: `(height, width, channels)`; default `(None, None, 3)`: the SPP
-  head takes any size at least the minimum (`channels=1` for grayscale).
+- `weights=None`: or the path of a `.weights.h5` or `.keras` file saved from a model of
+  the same architecture (same options and classes), e.g. the training recipe's
+  `model.keras`; with `include_top=False` the trunk's weights of a full model's file.
 - `input_tensor=None`: a Keras tensor to use as the input instead (not with
   `input_shape`).
-- `classes=1000`, `classifier_activation="softmax"`: fc3's units and activation
-  (`None` for logits).
+- `input_shape=None`: `(height, width, channels)`, positive ints, height and width may be
+  None; default `(None, None, 3)`: the SPP head takes any size from the minimum up
+  (`channels=1` for grayscale).
 - `pooling=None | "avg" | "max"`: global pooling of the trunk when `include_top=False`.
-- `activation="relu" | "prelu" | "prelu_shared" | "lrelu"`: the rectifier after every
-  conv and after fc1, fc2 (Sec. 2.1; PReLU channel-wise or channel-shared, slopes
-  starting at 0.25). `negative_slope` sets LReLU's fixed slope (default 0.25, Table 2).
-- `kernel_initializer="he_fan_out" | "he_fan_in" | "xavier" | "gaussian"`: Eqn 14
-  (what the paper trained with), Eqn 10, the "Xavier" std sqrt(1/n), or a fixed std
-  `gaussian_std` (default 0.01, the VGG team's). He's std takes the rectifier's initial
-  slope into account (Eqn 15: sqrt(2 / ((1 + a^2) n))). Biases start at 0.
-- `small_fc_init=False`: `True` draws fc1, fc2 with std 0.01 and fc3 with std 0.001
-  (Sec. 2.2, the paper's choice for un-normalised input in [-128, 128]).
-- `dropout=0.5`: dropout rate after fc1 and fc2 (Sec. 3).
-- `weight_decay=5e-4`: Caffe weight decay (`KernelDecay`) on conv and fc kernels only;
-  never on PReLU slopes or biases (Sec. 2.1, Sec. 3). `0` for none.
+- `classes=1000`, `classifier_activation="softmax"`: fc3's units and activation (a Keras
+  activation name, or `None` for logits).
 
-Knobs for small inputs and CPU-scale runs (the defaults leave the paper's network):
-
-- `width=1.0`: multiplies every conv layer's filter count.
-- `stem="imagenet" | "small"`: the paper's first layers, or one 3x3 stride-1 conv with
-  no pool (VGG-19: its two 3x3 convs without pool1), for 28-64 px inputs.
-- `spp_levels=None`: the pyramid's levels; default the paper's.
-- `fc_units=4096`: units of fc1 and fc2.
+and, as keyword arguments, the fields of `ModelOptions` (`keras_prelu.zoo.options`; the
+defaults are the paper's): `activation` (default: the model's own, channel-wise PReLU
+for small14 and models A, B, C as in Tables 2, 5 and 6, ReLU for vgg19 and the plain
+nets as the paper trained them), `negative_slope`, `kernel_initializer` (Eqn 14's He
+init by default), `gaussian_std`, `small_fc_init` (default True: fc1, fc2 std 0.01 and
+fc3 0.001, Sec. 2.2), `dropout`, `weight_decay`, and the knobs for small inputs and
+CPU-scale runs `width`, `stem`, `spp_levels`, `fc_units`. Weight decay reaches conv and
+fc kernels only, never PReLU slopes or biases (Sec. 2.1, Sec. 3); biases start at 0.
 """
 
+import dataclasses
 from typing import NamedTuple
 
 import keras
@@ -47,13 +42,23 @@ from keras_prelu import paper
 from keras_prelu.initializers import HeNormal
 from keras_prelu.layers import PReLU, SpatialPyramidPooling
 from keras_prelu.weight_decay import KernelDecay
+from keras_prelu.zoo.options import ModelOptions
+from keras_prelu.zoo.registry import CardTable, CardVariant, record, register_model
 from keras_prelu.zoo.shapes import min_input_size
+from keras_prelu.zoo.weights import load_weights, weights_path
 
-ACTIVATIONS = ("relu", "prelu", "prelu_shared", "lrelu")
-INITIALIZERS = ("he_fan_out", "he_fan_in", "xavier", "gaussian")
-STEMS = ("imagenet", "small")
 POOLINGS = (None, "avg", "max")
 HEADS = ("spp", "flatten")
+# The keras.applications arguments every builder takes besides the ModelOptions fields.
+APPLICATION_ARGUMENTS = (
+    "include_top",
+    "weights",
+    "input_tensor",
+    "input_shape",
+    "pooling",
+    "classes",
+    "classifier_activation",
+)
 
 DATA_FORMAT = "channels_last"
 
@@ -142,13 +147,59 @@ def _check_choice(argument, value, allowed):
         raise ValueError(f"Unknown {argument} {value!r}; use one of {allowed}.")
 
 
+def _is_positive_int(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _check_arguments(name, include_top, input_shape, pooling, classes, classifier_activation):
+    """Validates the keras.applications arguments (all but weights and input_tensor)."""
+    if not isinstance(include_top, bool):
+        raise ValueError(f"{name}: include_top must be True or False, got {include_top!r}.")
+    if input_shape is not None and not (
+        isinstance(input_shape, (tuple, list))
+        and len(input_shape) == 3
+        and all(side is None or _is_positive_int(side) for side in input_shape[:2])
+        and _is_positive_int(input_shape[2])
+    ):
+        raise ValueError(
+            f"{name}: input_shape={input_shape!r} must be (height, width, channels) of "
+            "positive ints, height and width possibly None: e.g. (28, 28, 1) for grayscale."
+        )
+    _check_choice("pooling", pooling, POOLINGS)
+    if not _is_positive_int(classes):
+        raise ValueError(f"{name}: classes={classes!r} must be a positive int, fc3's units.")
+    if classifier_activation is not None and not _is_activation_name(classifier_activation):
+        raise ValueError(
+            f"{name}: classifier_activation={classifier_activation!r} is not a Keras "
+            "activation name; use e.g. 'softmax', or None for logits."
+        )
+
+
+def _is_activation_name(value):
+    if not isinstance(value, str):
+        return False
+    try:
+        keras.activations.get(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _options(name, options, head):
+    """`ModelOptions(**options)`, with one error listing every argument for unknown ones."""
+    fields = [field.name for field in dataclasses.fields(ModelOptions)]
+    unknown = sorted(set(options) - set(fields))
+    if unknown:
+        arguments = [*(("head",) if head is not None else ()), *APPLICATION_ARGUMENTS]
+        raise ValueError(
+            f"{name}: unknown argument{'s' * (len(unknown) > 1)} {', '.join(unknown)}; "
+            f"it takes {', '.join(arguments)} and the ModelOptions {', '.join(fields)}."
+        )
+    return ModelOptions(**options)
+
+
 def _initial_slope(activation, negative_slope):
     """The rectifier's slope for x < 0 at initialisation (the `a` of Eqn 15)."""
-    if negative_slope is not None and activation != "lrelu":
-        raise ValueError(
-            f"negative_slope is LReLU's fixed slope; it needs activation='lrelu', "
-            f"not {activation!r}."
-        )
     if activation == "lrelu":
         return paper.LRELU_SLOPE if negative_slope is None else negative_slope
     return 0.0 if activation == "relu" else paper.PRELU_INITIAL_SLOPE
@@ -190,49 +241,39 @@ def _input(input_shape, input_tensor, default_shape):
 
 
 def _build(
-    name,
+    defaults,
     architecture,
-    head="spp",
-    /,
     *,
-    include_top=True,
-    input_shape=None,
-    input_tensor=None,
-    classes=1000,
-    classifier_activation="softmax",
-    pooling=None,
-    activation="relu",
-    negative_slope=None,
-    kernel_initializer="he_fan_out",
-    gaussian_std=None,
-    small_fc_init=False,
-    dropout=paper.DROPOUT,
-    weight_decay=paper.WEIGHT_DECAY,
-    width=1.0,
-    stem="imagenet",
-    spp_levels=None,
-    fc_units=4096,
+    name=None,
+    head=None,
+    include_top,
+    weights,
+    input_tensor,
+    input_shape,
+    pooling,
+    classes,
+    classifier_activation,
+    **options,
 ):
-    _check_choice("activation", activation, ACTIVATIONS)
-    _check_choice("kernel_initializer", kernel_initializer, INITIALIZERS)
-    _check_choice("stem", stem, STEMS)
-    _check_choice("pooling", pooling, POOLINGS)
-    _check_choice("head", head, HEADS)
-    if gaussian_std is not None and kernel_initializer != "gaussian":
-        raise ValueError(
-            "gaussian_std is the fixed std of kernel_initializer='gaussian', "
-            f"not of {kernel_initializer!r}."
-        )
-    if not width > 0:
-        raise ValueError(f"width must be a positive multiplier, got {width}.")
-    slope = _initial_slope(activation, negative_slope)
-    gaussian_std = paper.GAUSSIAN_STD if gaussian_std is None else gaussian_std
-    decay = KernelDecay(weight_decay) if weight_decay else None
+    """The model of `architecture` with the record `defaults`' default activation.
+
+    `name` defaults to the record's; `head` is vgg19's choice (None: the SPP head).
+    """
+    name = defaults.name if name is None else name
+    _check_arguments(name, include_top, input_shape, pooling, classes, classifier_activation)
+    if head is not None:
+        _check_choice("head", head, HEADS)
+    path = None if weights is None else weights_path(weights)
+    options = _options(name, options, head)
+    activation = options.activation or defaults.activation
+    slope = _initial_slope(activation, options.negative_slope)
+    gaussian_std = paper.GAUSSIAN_STD if options.gaussian_std is None else options.gaussian_std
+    decay = KernelDecay(options.weight_decay) if options.weight_decay else None
 
     def initializer(layer_name):
-        if small_fc_init and layer_name in paper.SMALL_FC_STDS:
+        if options.small_fc_init and layer_name in paper.SMALL_FC_STDS:  # Sec. 2.2
             return keras.initializers.RandomNormal(stddev=paper.SMALL_FC_STDS[layer_name])
-        return _kernel_initializer(kernel_initializer, slope, gaussian_std)
+        return _kernel_initializer(options.kernel_initializer, slope, gaussian_std)
 
     def rectified(layer):
         return [layer, _rectifier(activation, slope, f"{layer.name}_act")]
@@ -248,7 +289,7 @@ def _build(
         )
 
     layers = []
-    for spec in architecture.stems[stem] + architecture.body:
+    for spec in architecture.stems[options.stem] + architecture.body:
         if isinstance(spec, Pool):
             layers.append(
                 keras.layers.MaxPooling2D(spec.size, data_format=DATA_FORMAT, name=spec.name)
@@ -260,7 +301,7 @@ def _build(
                 keras.layers.ZeroPadding2D(pad, data_format=DATA_FORMAT, name=f"{spec.name}_pad")
             )
         conv = keras.layers.Conv2D(
-            max(1, round(spec.filters * width)),
+            max(1, round(spec.filters * options.width)),
             spec.kernel,
             strides=spec.stride,
             padding="valid" if spec.padding == TOP_LEFT else spec.padding,
@@ -270,9 +311,10 @@ def _build(
             name=spec.name,
         )
         layers += rectified(conv)
-    levels = architecture.spp_levels if spp_levels is None else tuple(spp_levels)
+    levels = architecture.spp_levels if options.spp_levels is None else options.spp_levels
+    flatten = head == "flatten"
     if include_top:
-        if head == "spp":
+        if not flatten:
             layers.append(SpatialPyramidPooling(levels, data_format=DATA_FORMAT, name="spp"))
         else:  # VGG-19's own head: pool5, then fc1 on the flattened 7x7 map.
             layers += [
@@ -280,8 +322,8 @@ def _build(
                 keras.layers.Flatten(data_format=DATA_FORMAT, name="flatten"),
             ]
         for fc_name in ("fc1", "fc2"):
-            layers += rectified(fc(fc_name, fc_units))
-            layers.append(keras.layers.Dropout(dropout, name=f"{fc_name}_dropout"))
+            layers += rectified(fc(fc_name, options.fc_units))
+            layers.append(keras.layers.Dropout(options.dropout, name=f"{fc_name}_dropout"))
         # The classifier computes in float32 even under mixed precision, so the softmax
         # and the loss do not lose precision (Keras's advice for mixed precision).
         layers.append(fc("fc3", classes, classifier_activation, dtype="float32"))
@@ -290,11 +332,11 @@ def _build(
     elif pooling == "max":
         layers.append(keras.layers.GlobalMaxPooling2D(DATA_FORMAT, name="max_pool"))
 
-    fixed = include_top and head == "flatten"
+    fixed = include_top and flatten
     default_shape = (paper.CROP_SIZE, paper.CROP_SIZE, 3) if fixed else (None, None, 3)
     inputs, source_inputs = _input(input_shape, input_tensor, default_shape)
     rows, cols, channels = inputs.shape[1:]
-    if include_top and head == "flatten" and None in (rows, cols):
+    if fixed and None in (rows, cols):
         raise ValueError(
             f"{name}: head='flatten' needs a fixed input size, got shape {inputs.shape[1:]}."
         )
@@ -303,151 +345,336 @@ def _build(
         need = min_input_size(layers, channels)
         if min(known) < need:
             raise ValueError(
-                f"{name}: a {rows}x{cols} input is too small; with stem={stem!r}"
-                + (f", spp_levels={levels}" if include_top and head == "spp" else "")
+                f"{name}: a {rows}x{cols} input is too small; with stem={options.stem!r}"
+                + (f", spp_levels={levels}" if include_top and not flatten else "")
                 + f" it needs at least {need}x{need} pixels."
             )
     x = inputs
     for layer in layers:
         x = layer(x)
-    return keras.Model(source_inputs, x, name=name)
+    model = keras.Model(source_inputs, x, name=name)
+    if path is not None:
+        load_weights(model, path, include_top)
+    return model
 
 
-def small14(**kwargs):
+@register_model(
+    activation="prelu",
+    card_tables=(
+        CardTable(
+            "Learned PReLU slopes (Table 1)",
+            ("layer", "channel-shared", "channel-wise (mean)"),
+            tuple((layer, *slopes) for layer, slopes in paper.TABLE1_SLOPES.items()),
+        ),
+    ),
+)
+def small14(
+    *,
+    include_top=True,
+    weights=None,
+    input_tensor=None,
+    input_shape=None,
+    pooling=None,
+    classes=1000,
+    classifier_activation="softmax",
+    **options,
+):
     """The 14-layer model of Table 1 (model E of He & Sun, CVPR 2015; Sec. 2.1).
 
     conv1 7x7/2, 64; pool1 3x3/3; conv2_1-conv2_4 2x2, 128; pool2 2x2/2; conv3_1-conv3_6
     2x2, 256; spp {6, 3, 2, 1}; fc1, fc2 4096; fc3. The paper's PReLU experiments
-    (Tables 1 and 2). The same network as `plain(14)`.
+    (Tables 1 and 2): channel-wise PReLU by default, Table 2's best. The same network as
+    `plain(14, activation="prelu")`.
 
     Args:
-        **kwargs: the common keyword arguments (module docstring).
+        include_top, weights, input_tensor, input_shape, pooling, classes,
+            classifier_activation: as `keras.applications` (module docstring).
+        **options: the `ModelOptions` fields.
 
     Returns:
         A `keras.Model` named "small14".
 
     Raises:
-        ValueError: for an unknown choice or an input smaller than the minimum size.
+        ValueError: for a bad argument, an unknown option, an input smaller than the
+            minimum size, or a weights file of another architecture.
+        FileNotFoundError: if `weights` names no file.
 
     Example:
 
-    >>> model = small14(activation="prelu")  # Table 2's best
+    >>> model = small14()  # Table 2's channel-wise PReLU
     >>> tiny = small14(input_shape=(28, 28, 1), stem="small", width=0.25, fc_units=256,
     ...                classes=10)
     """
-    return _build("small14", _plain_architecture(14), **kwargs)
+    return _build(
+        record("small14"),
+        _plain_architecture(14),
+        include_top=include_top,
+        weights=weights,
+        input_tensor=input_tensor,
+        input_shape=input_shape,
+        pooling=pooling,
+        classes=classes,
+        classifier_activation=classifier_activation,
+        **options,
+    )
 
 
-def plain(depth, **kwargs):
-    """A deep plain net of Sec. 2.2 (Figures 2-3): Table 1's model with more 2x2 convs.
+@register_model("plain30", activation="relu", family="plain")
+def plain(
+    depth,
+    *,
+    include_top=True,
+    weights=None,
+    input_tensor=None,
+    input_shape=None,
+    pooling=None,
+    classes=1000,
+    classifier_activation="softmax",
+    **options,
+):
+    """A plain net of Sec. 2.2 of any depth >= 9: Table 1's model with more or fewer 2x2 convs.
 
-    The 30-layer net (27 conv + 3 fc) adds sixteen 2x2, 256-filter convs to Table 1's
-    stage 3 (conv3_7-conv3_22); other depths add or remove convs there.
+    The 30-layer net (27 conv + 3 fc; Figures 2-3) adds sixteen 2x2, 256-filter convs to
+    Table 1's stage 3 (conv3_7-conv3_22); other depths add or remove convs there. ReLU by
+    default, as the paper trained these nets to compare initialisations.
 
     Args:
-        depth: conv + fc layers, at least 9 (one conv in stage 3); 14 is Table 1's model,
-            30 the net Xavier initialisation cannot train (Figure 3, right).
-        **kwargs: the common keyword arguments (module docstring).
+        depth: conv + fc layers, an int >= 9 (one conv in stage 3); 14 is Table 1's
+            model, 30 the net Xavier initialisation cannot train (Figure 3, right).
+        include_top, weights, input_tensor, input_shape, pooling, classes,
+            classifier_activation: as `keras.applications` (module docstring).
+        **options: the `ModelOptions` fields.
 
     Returns:
         A `keras.Model` named "plain<depth>".
 
     Raises:
-        ValueError: for a depth below 9, an unknown choice or too small an input.
+        ValueError: for a depth that is not an int >= 9, a bad argument, an unknown
+            option, too small an input, or a weights file of another architecture.
+        FileNotFoundError: if `weights` names no file.
 
     Example:
 
     >>> model = plain(30, kernel_initializer="xavier")  # the net that stalls
     """
-    if not isinstance(depth, int) or depth < 9:
-        raise ValueError(f"plain: depth counts conv + fc layers and must be >= 9, got {depth!r}.")
-    return _build(f"plain{depth}", _plain_architecture(depth), **kwargs)
+    if not isinstance(depth, int) or isinstance(depth, bool):
+        raise ValueError(
+            f"plain: depth must be an int, the number of conv + fc layers (>= 9), got "
+            f"{depth!r} ({type(depth).__name__}); e.g. plain(30)."
+        )
+    if depth < 9:
+        raise ValueError(f"plain: depth counts conv + fc layers and must be >= 9, got {depth}.")
+    return _build(
+        record("plain30"),  # every depth takes the defaults of the family's registered net
+        _plain_architecture(depth),
+        name=f"plain{depth}",
+        include_top=include_top,
+        weights=weights,
+        input_tensor=input_tensor,
+        input_shape=input_shape,
+        pooling=pooling,
+        classes=classes,
+        classifier_activation=classifier_activation,
+        **options,
+    )
 
 
-def vgg19(head="spp", **kwargs):
+@register_model(
+    activation="relu",
+    card_variants=(CardVariant('head="flatten" (VGG\'s own)', {"head": "flatten"}),),
+)
+def vgg19(
+    *,
+    head="spp",
+    include_top=True,
+    weights=None,
+    input_tensor=None,
+    input_shape=None,
+    pooling=None,
+    classes=1000,
+    classifier_activation="softmax",
+    **options,
+):
     """VGG-19 (Simonyan & Zisserman), Table 3's first column, as the paper reproduced it.
 
     Two 3x3 convs at 224 (64 filters) and 112 (128), four at 56 (256), 28 and 14 (512),
     2x2 max pools between; the last pool replaced by spp {7, 3, 2, 1}; fc1, fc2 4096; fc3.
+    ReLU by default, as VGG-19 was trained.
 
     Args:
         head: `"spp"` (default, the paper's reproduction) or `"flatten"`: VGG's own
             pool5 2x2/2 and a flattened 7x7 map into fc1; it needs a fixed input size
             (default 224 x 224).
-        **kwargs: the common keyword arguments (module docstring).
+        include_top, weights, input_tensor, input_shape, pooling, classes,
+            classifier_activation: as `keras.applications` (module docstring).
+        **options: the `ModelOptions` fields.
 
     Returns:
         A `keras.Model` named "vgg19".
 
     Raises:
-        ValueError: for an unknown choice or too small an input.
+        ValueError: for a bad argument, an unknown option, too small an input, or a
+            weights file of another architecture.
+        FileNotFoundError: if `weights` names no file.
 
     Example:
 
     >>> model = vgg19()
     >>> original = vgg19(head="flatten")
     """
-    return _build("vgg19", _vgg19_architecture(), head, **kwargs)
+    return _build(
+        record("vgg19"),
+        _vgg19_architecture(),
+        head=head,
+        include_top=include_top,
+        weights=weights,
+        input_tensor=input_tensor,
+        input_shape=input_shape,
+        pooling=pooling,
+        classes=classes,
+        classifier_activation=classifier_activation,
+        **options,
+    )
 
 
-def model_a(**kwargs):
+@register_model(activation="prelu")
+def model_a(
+    *,
+    include_top=True,
+    weights=None,
+    input_tensor=None,
+    input_shape=None,
+    pooling=None,
+    classes=1000,
+    classifier_activation="softmax",
+    **options,
+):
     """Table 3's model A, the paper's 19-layer baseline (Sec. 3).
 
     conv1 7x7/2, 96; 2x2 pool /2; five 3x3 convs at each of the 56, 28 and 14 stages
     (256, 512, 512 filters), 2x2 pools /2 between; spp {7, 3, 2, 1}; fc1, fc2 4096; fc3.
+    Channel-wise PReLU by default (Tables 4 and 5 compare it with ReLU).
 
     Args:
-        **kwargs: the common keyword arguments (module docstring).
+        include_top, weights, input_tensor, input_shape, pooling, classes,
+            classifier_activation: as `keras.applications` (module docstring).
+        **options: the `ModelOptions` fields.
 
     Returns:
         A `keras.Model` named "model_a".
 
     Raises:
-        ValueError: for an unknown choice or too small an input.
+        ValueError: for a bad argument, an unknown option, too small an input, or a
+            weights file of another architecture.
+        FileNotFoundError: if `weights` names no file.
 
     Example:
 
-    >>> model = model_a(activation="prelu")  # Table 4's PReLU model
+    >>> model = model_a()  # Table 4's PReLU model
+    >>> baseline = model_a(activation="relu")
     """
-    return _build("model_a", _table3_architecture(5, (256, 512, 512)), **kwargs)
+    return _build(
+        record("model_a"),
+        _table3_architecture(5, (256, 512, 512)),
+        include_top=include_top,
+        weights=weights,
+        input_tensor=input_tensor,
+        input_shape=input_shape,
+        pooling=pooling,
+        classes=classes,
+        classifier_activation=classifier_activation,
+        **options,
+    )
 
 
-def model_b(**kwargs):
-    """Table 3's model B: model A with six 3x3 convs per stage (22 layers).
+@register_model(activation="prelu")
+def model_b(
+    *,
+    include_top=True,
+    weights=None,
+    input_tensor=None,
+    input_shape=None,
+    pooling=None,
+    classes=1000,
+    classifier_activation="softmax",
+    **options,
+):
+    """Table 3's model B: model A with six 3x3 convs per stage (22 layers); PReLU.
 
     Args:
-        **kwargs: the common keyword arguments (module docstring).
+        include_top, weights, input_tensor, input_shape, pooling, classes,
+            classifier_activation: as `keras.applications` (module docstring).
+        **options: the `ModelOptions` fields.
 
     Returns:
         A `keras.Model` named "model_b".
 
     Raises:
-        ValueError: for an unknown choice or too small an input.
+        ValueError: for a bad argument, an unknown option, too small an input, or a
+            weights file of another architecture.
+        FileNotFoundError: if `weights` names no file.
 
     Example:
 
-    >>> model = model_b(activation="prelu")
+    >>> model = model_b()  # Tables 5 and 6
     """
-    return _build("model_b", _table3_architecture(6, (256, 512, 512)), **kwargs)
+    return _build(
+        record("model_b"),
+        _table3_architecture(6, (256, 512, 512)),
+        include_top=include_top,
+        weights=weights,
+        input_tensor=input_tensor,
+        input_shape=input_shape,
+        pooling=pooling,
+        classes=classes,
+        classifier_activation=classifier_activation,
+        **options,
+    )
 
 
-def model_c(**kwargs):
-    """Table 3's model C: model B wider, 384, 768 and 896 filters (the paper's best).
+@register_model(activation="prelu")
+def model_c(
+    *,
+    include_top=True,
+    weights=None,
+    input_tensor=None,
+    input_shape=None,
+    pooling=None,
+    classes=1000,
+    classifier_activation="softmax",
+    **options,
+):
+    """Table 3's model C: model B wider, 384, 768 and 896 filters (the paper's best); PReLU.
 
     Full size it has several hundred million parameters, most in fc1 (SPP's 63 bins x 896
     channels in, 4096 out); see its model card for the exact count.
 
     Args:
-        **kwargs: the common keyword arguments (module docstring).
+        include_top, weights, input_tensor, input_shape, pooling, classes,
+            classifier_activation: as `keras.applications` (module docstring).
+        **options: the `ModelOptions` fields.
 
     Returns:
         A `keras.Model` named "model_c".
 
     Raises:
-        ValueError: for an unknown choice or too small an input.
+        ValueError: for a bad argument, an unknown option, too small an input, or a
+            weights file of another architecture.
+        FileNotFoundError: if `weights` names no file.
 
     Example:
 
-    >>> model = model_c(activation="prelu")  # Table 6: 5.71% top-5, single model
+    >>> model = model_c()  # Table 6: 5.71% top-5, single model
     """
-    return _build("model_c", _table3_architecture(6, (384, 768, 896)), **kwargs)
+    return _build(
+        record("model_c"),
+        _table3_architecture(6, (384, 768, 896)),
+        include_top=include_top,
+        weights=weights,
+        input_tensor=input_tensor,
+        input_shape=input_shape,
+        pooling=pooling,
+        classes=classes,
+        classifier_activation=classifier_activation,
+        **options,
+    )

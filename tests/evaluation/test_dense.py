@@ -1,8 +1,11 @@
+import re
+
 import keras
 import numpy as np
 import pytest
 
-from keras_prelu.evaluation import Scorer, dense_scores, split_at_spp, window_features
+import keras_prelu.zoo as zoo
+from keras_prelu.evaluation import Scorer, dense_scores, window_features
 from keras_prelu.layers import SpatialPyramidPooling
 from tests.evaluation.conftest import (
     COMMUTING_CROP,
@@ -46,30 +49,19 @@ def test_every_window_is_pooled_exactly_as_the_pyramid_layer_pools_its_crop(
 
 
 def test_dense_scores_average_the_head_on_every_window_and_the_flip(tiny_model_a, rng):
-    split = split_at_spp(tiny_model_a)
+    parts = zoo.split(tiny_model_a)
     images = rng.uniform(-100, 100, (2, 40, 52, 3)).astype("float32")
     window = 8  # the conv map of a 32 crop
     expected = []
     for view in (images, images[:, :, ::-1]):
-        maps = np.asarray(split.trunk(view))
+        maps = np.asarray(parts.trunk(view))
         assert maps.shape[1:3] == (10, 13)
-        pooled = pyramid_of_crops(maps, split.spp.levels, window)  # (2, 3, 6, features)
-        scores = np.asarray(split.head(pooled.reshape(-1, pooled.shape[-1])))
+        pooled = pyramid_of_crops(maps, parts.spp.levels, window)  # (2, 3, 6, features)
+        scores = np.asarray(parts.head(pooled.reshape(-1, pooled.shape[-1])))
         expected.append(scores.reshape(2, 18, -1))
     expected = np.concatenate(expected, axis=1).mean(axis=1)
     np.testing.assert_allclose(
-        np.asarray(dense_scores(split, images, window)), expected, rtol=1e-5, atol=1e-7
-    )
-
-
-def test_split_trunk_and_head_compose_to_the_model(tiny_model_a, rng):
-    split = split_at_spp(tiny_model_a)
-    images = rng.uniform(-100, 100, (2, 36, 44, 3)).astype("float32")
-    np.testing.assert_allclose(
-        np.asarray(split.head(split.spp(split.trunk(images)))),
-        np.asarray(tiny_model_a(images)),
-        rtol=1e-5,
-        atol=1e-7,
+        np.asarray(dense_scores(parts, images, window)), expected, rtol=1e-5, atol=1e-7
     )
 
 
@@ -95,13 +87,13 @@ def test_a_model_without_a_pyramid_cannot_be_densely_tested():
     x = keras.layers.Flatten(name="flatten")(x)
     model = keras.Model(inputs, keras.layers.Dense(3, name="fc3")(x), name="flat")
     message = (
-        "Model 'flat' has no SpatialPyramidPooling layer ('spp'), which dense testing pools "
-        "every window with; evaluate it with method='center' or 'ten_view' instead."
+        "Model 'flat' has no SpatialPyramidPooling layer ('spp') to split at; build it with "
+        "include_top=True (vgg19 with head='spp'). Dense testing pools every window with the "
+        "pyramid; evaluate 'flat' with method='center' or 'ten_view' instead."
     )
-    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        split_at_spp(model)
-    with pytest.raises(ValueError, match="no SpatialPyramidPooling layer"):
+    with pytest.raises(ValueError, match=re.escape(message)):
         Scorer(model, "dense", crop_size=16)
+    Scorer(model, "center", crop_size=16)  # the other methods need no pyramid
 
 
 def test_only_the_zoo_pyramid_is_supported():
@@ -109,7 +101,10 @@ def test_only_the_zoo_pyramid_is_supported():
     x = keras.layers.Conv2D(4, 3, name="conv1")(inputs)
     x = SpatialPyramidPooling((2, 1), bin_rule="sppnet", name="spp")(x)
     model = keras.Model(inputs, keras.layers.Dense(3, name="fc3")(x), name="sppnet")
-    with pytest.raises(ValueError, match="Dense testing needs the zoo's pyramid \\(bin_rule="
-                       "'adaptive', channels_last\\); 'sppnet''s 'spp' has bin_rule='sppnet', "
-                       "data_format='channels_last'."):
-        split_at_spp(model)
+    message = (
+        "split needs the zoo's pyramid (bin_rule='adaptive', channels_last); 'sppnet''s 'spp' "
+        "has bin_rule='sppnet', data_format='channels_last'. Dense testing pools every window "
+        "with the pyramid; evaluate 'sppnet' with method='center' or 'ten_view' instead."
+    )
+    with pytest.raises(ValueError, match=re.escape(message)):
+        Scorer(model, "dense", crop_size=16)

@@ -3,7 +3,8 @@ import re
 import numpy as np
 import pytest
 
-from keras_prelu.evaluation import METHODS, Scorer, dense_scores, split_at_spp
+import keras_prelu.zoo as zoo
+from keras_prelu.evaluation import METHODS, Scorer, dense_scores
 from tests.evaluation.conftest import COMMUTING_CROP, commuting_model
 
 
@@ -36,18 +37,18 @@ def test_dense_default_window_is_the_map_of_a_crop_and_a_mean_image_becomes_per_
     mean = rng.uniform(100, 150, (32, 32, 3)).astype("float32")
     scorer = Scorer(tiny_model_a, "dense", crop_size=32, mean=mean)
     assert scorer.window == 8 and scorer.min_scale == 12  # model A / 4; pyramid {3, 2, 1}
-    split = split_at_spp(tiny_model_a)
-    expected = dense_scores(split, images - mean.mean(axis=(0, 1)), 8)
+    parts = zoo.split(tiny_model_a)
+    expected = dense_scores(parts, images - mean.mean(axis=(0, 1)), 8)
     np.testing.assert_allclose(scorer(images), np.asarray(expected), rtol=1e-5, atol=1e-7)
 
 
 def test_a_mean_image_of_the_whole_image_size_is_subtracted_pixel_by_pixel(tiny_model_a, rng):
     images = rng.uniform(0, 255, (2, 32, 32, 3)).astype("float32")
     mean = rng.uniform(0, 255, (32, 32, 3)).astype("float32")
-    split = split_at_spp(tiny_model_a)
+    parts = zoo.split(tiny_model_a)
     got = Scorer(tiny_model_a, "dense", crop_size=32, mean=mean)(images)
     np.testing.assert_allclose(
-        got, np.asarray(dense_scores(split, images - mean, 8)), rtol=1e-5, atol=1e-7
+        got, np.asarray(dense_scores(parts, images - mean, 8)), rtol=1e-5, atol=1e-7
     )
 
 

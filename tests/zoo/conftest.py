@@ -7,17 +7,12 @@ import keras
 import pytest
 
 import keras_prelu.zoo as zoo
+from keras_prelu.layers import PReLU
 from keras_prelu.zoo.shapes import chain, min_input_size
 
-# The builders called with no arguments, as a user would (model C: ~3.3e8 weights).
-BUILDERS = {
-    "small14": zoo.small14,
-    "plain30": functools.partial(zoo.plain, 30),
-    "vgg19": zoo.vgg19,
-    "model_a": zoo.model_a,
-    "model_b": zoo.model_b,
-    "model_c": zoo.model_c,
-}
+# Every registered model, built with no arguments as a user would (model C: ~3.3e8
+# weights).
+BUILDERS = {name: functools.partial(zoo.get, name) for name in zoo.names()}
 
 
 class Built(NamedTuple):
@@ -27,6 +22,7 @@ class Built(NamedTuple):
     layer_names: list
     complexity: zoo.Complexity
     params: int
+    slopes: int  # PReLU parameters
     min_size: int
 
 
@@ -46,6 +42,7 @@ def full_size():
             [layer.name for layer in model.layers],
             zoo.complexity(model),
             model.count_params(),
+            sum(layer.count_params() for layer in model.layers if isinstance(layer, PReLU)),
             min_input_size(chain(model)),
         )
         del model

@@ -32,10 +32,15 @@ def card_value(name, row):
     return re.search(rf"^\| {re.escape(row)} \| ([^|]+) \|", text, re.MULTILINE).group(1)
 
 
-def test_model_c_card_states_its_exact_parameter_count(full_size):
-    # The full-size model C, built with no arguments, against its card.
-    assert card_value("model_c", "parameters, ReLU") == f"{full_size['model_c'].params:,}"
-    assert full_size["model_c"].params > 3e8
+def test_model_c_card_states_its_exact_parameter_counts(full_size):
+    # The full-size model C, built with no arguments (channel-wise PReLU), against its card;
+    # its ReLU count is that of its conv and fc layers.
+    built = full_size["model_c"]
+    assert card_value("model_c", "parameters, prelu (default)") == (
+        f"{built.params:,} (+{built.slopes:,} slopes)"
+    )
+    assert card_value("model_c", "parameters, relu") == f"{built.complexity.params:,}"
+    assert built.params > 3e8
 
 
 def test_cards_state_table3_beside_ours(full_size):
@@ -46,3 +51,27 @@ def test_cards_state_table3_beside_ours(full_size):
         text = (ZOO / f"{name}.md").read_text(encoding="utf-8")
         assert f"{reported} (Table 3)" in text
     assert card_value("small14", "minimum input") == '77 px; stem="small": 12 px'
+
+
+def test_cards_state_the_default_activation():
+    for name in zoo.names():
+        text = (ZOO / f"{name}.md").read_text(encoding="utf-8")
+        default = "channel-wise PReLU" if zoo.record(name).activation == "prelu" else "ReLU"
+        assert f"Defaults: {default}, He initialisation (Eqn 14)" in text
+        assert f"| parameters, {zoo.record(name).activation} (default) |" in text
+
+
+def test_card_extras_come_from_the_records():
+    # VGG's own head (keras.applications.VGG19's parameter count), Table 1's slopes, and
+    # the plain family.
+    assert card_value("vgg19", 'head="flatten" (VGG\'s own), at 224×224').endswith(
+        "143,667,240 parameters"
+    )
+    small14 = (ZOO / "small14.md").read_text(encoding="utf-8")
+    assert "## Learned PReLU slopes (Table 1)" in small14
+    assert "| conv2_4 | 0.561 | 0.464 |" in small14
+    family = 'The plain family: `keras_prelu.zoo.get("plain<depth>")` is `plain(depth)`'
+    assert family in (ZOO / "plain30.md").read_text(encoding="utf-8")
+    assert family in (ZOO / "README.md").read_text(encoding="utf-8")
+    for name in ("model_a", "vgg19"):
+        assert "Learned PReLU slopes" not in (ZOO / f"{name}.md").read_text(encoding="utf-8")

@@ -58,8 +58,15 @@ def test_small14_maps_are_he_and_suns_36_and_18(full_size):
 
 
 def test_params_count_the_conv_and_fc_layers(full_size):
-    for built in full_size.values():  # ReLU models: every weight is a conv or fc weight
-        assert built.complexity.params == built.params
+    # Every weight is a conv or fc weight, or a PReLU slope (channel-wise: one per output
+    # channel of each conv and of fc1, fc2); ReLU nets have no slopes.
+    for name, built in full_size.items():
+        assert built.complexity.params + built.slopes == built.params
+        if zoo.record(name).activation == "prelu":
+            filters = [spec[2] for spec in built.convs.values()]
+            assert built.slopes == sum(filters) + 2 * 4096
+        else:
+            assert built.slopes == 0
 
 
 def test_convs_scale_with_the_area_and_fc_layers_do_not():

@@ -120,7 +120,43 @@ def test_model_c_full_size_parameter_count(full_size):
     convs = conv(7, 3, 96) + conv(3, 96, 384) + 5 * conv(3, 384, 384)
     convs += conv(3, 384, 768) + 5 * conv(3, 768, 768) + conv(3, 768, 896) + 5 * conv(3, 896, 896)
     fcs = (63 * 896 * 4096 + 4096) + (4096 * 4096 + 4096) + (4096 * 1000 + 1000)
-    assert full_size["model_c"].params == convs + fcs == 330_603_368
+    # Built as a user would, channel-wise PReLU: a slope per channel of every conv, fc1, fc2.
+    slopes = 96 + 6 * 384 + 6 * 768 + 6 * 896 + 2 * 4096
+    assert full_size["model_c"].complexity.params == convs + fcs == 330_603_368
+    assert full_size["model_c"].slopes == slopes
+    assert full_size["model_c"].params == convs + fcs + slopes == 330_623_944
+
+
+# The rectifier each model was trained with in the paper: PReLU for Table 1's model
+# (Table 2's best) and models A, B, C (Tables 4-6); ReLU for VGG-19 and the deep plain nets
+# of Sec. 2.2 (Figures 2-3 compare initialisations with ReLU).
+PAPER_ACTIVATIONS = {
+    "small14": PReLU,
+    "plain30": keras.layers.ReLU,
+    "vgg19": keras.layers.ReLU,
+    "model_a": PReLU,
+    "model_b": PReLU,
+    "model_c": PReLU,
+}
+
+
+@pytest.mark.parametrize("name", list(PAPER_ACTIVATIONS))
+def test_default_rectifiers_are_the_papers(name):
+    model = zoo.get(name, **SMALL)
+    acts = [layer for layer in model.layers if layer.name.endswith("_act")]
+    assert {type(layer) for layer in acts} == {PAPER_ACTIVATIONS[name]}
+    if PAPER_ACTIVATIONS[name] is PReLU:
+        assert {layer.mode for layer in acts} == {"channel_wise"}
+    # `activation=None` is the model's own default, as the configs pass it.
+    same = zoo.get(name, activation=None, **SMALL)
+    assert [type(layer) for layer in same.layers] == [type(layer) for layer in model.layers]
+
+
+def test_plain_nets_of_every_depth_default_to_relu():
+    model = zoo.plain(22, **SMALL)
+    assert {type(layer) for layer in model.layers if layer.name.endswith("_act")} == {
+        keras.layers.ReLU
+    }
 
 
 def test_head_is_a_plain_chain_after_spp():
@@ -204,7 +240,7 @@ def test_activations_follow_every_conv_and_fc1_fc2(activation, cls, slope):
 
 def test_prelu_shared_adds_13_parameters_to_table1s_model():
     # Sec. 2.1: "PReLU only introduces 13 extra free parameters".
-    relu = zoo.small14(**SMALL).count_params()
+    relu = zoo.small14(activation="relu", **SMALL).count_params()
     assert zoo.small14(activation="prelu_shared", **SMALL).count_params() == relu + 13
 
 
@@ -223,9 +259,10 @@ def kernel_std(model, name):
     "kwargs, expected",
     [
         # conv3_2: 2x2 kernel, 128 -> 128 channels at width 0.5: n = n_hat = 512.
-        ({}, np.sqrt(2 / 512)),
-        ({"kernel_initializer": "he_fan_in"}, np.sqrt(2 / 512)),
-        ({"activation": "prelu"}, np.sqrt(2 / (1.0625 * 512))),  # Eqn 15, a = 0.25
+        ({}, np.sqrt(2 / (1.0625 * 512))),  # PReLU: Eqn 15, a = 0.25
+        ({"activation": "relu"}, np.sqrt(2 / 512)),
+        ({"activation": "relu", "kernel_initializer": "he_fan_in"}, np.sqrt(2 / 512)),
+        ({"activation": "lrelu", "negative_slope": 1.0}, np.sqrt(1 / 512)),  # linear
         ({"kernel_initializer": "xavier"}, np.sqrt(1 / 512)),
         ({"kernel_initializer": "gaussian"}, 0.01),
         ({"kernel_initializer": "gaussian", "gaussian_std": 0.05}, 0.05),
@@ -239,19 +276,23 @@ def test_kernel_initialisers(kwargs, expected):
 
 def test_fan_in_and_fan_out_differ_where_the_channels_change():
     # conv3_1: 2x2, 128 -> 256 at width 1 (n = 512, n_hat = 1024).
-    fan_out = zoo.small14(include_top=False)
-    fan_in = zoo.small14(include_top=False, kernel_initializer="he_fan_in")
+    fan_out = zoo.small14(include_top=False, activation="relu")
+    fan_in = zoo.small14(include_top=False, activation="relu", kernel_initializer="he_fan_in")
     assert kernel_std(fan_out, "conv3_1") == pytest.approx(np.sqrt(2 / 1024), rel=0.02)
     assert kernel_std(fan_in, "conv3_1") == pytest.approx(np.sqrt(2 / 512), rel=0.02)
 
 
-def test_small_fc_init():
-    # Sec. 2.2: std 0.01 for fc1 and fc2, 0.001 for fc3; the convs keep He's.
-    model = zoo.small14(width=0.25, fc_units=512, small_fc_init=True)
+def test_small_fc_init_is_the_default():
+    # Sec. 2.2: std 0.01 for fc1 and fc2, 0.001 for fc3; the convs keep He's (PReLU, Eqn 15).
+    model = zoo.small14(width=0.25, fc_units=512)
     assert kernel_std(model, "fc1") == pytest.approx(0.01, rel=0.03)
     assert kernel_std(model, "fc2") == pytest.approx(0.01, rel=0.03)
     assert kernel_std(model, "fc3") == pytest.approx(0.001, rel=0.03)
-    assert kernel_std(model, "conv3_2") == pytest.approx(np.sqrt(2 / 256), rel=0.03)
+    assert kernel_std(model, "conv3_2") == pytest.approx(np.sqrt(2 / (1.0625 * 256)), rel=0.03)
+    # Without it the fc layers are He-initialised too: fan_out = units (Eqn 14).
+    he = zoo.small14(width=0.25, fc_units=512, small_fc_init=False)
+    assert kernel_std(he, "fc2") == pytest.approx(np.sqrt(2 / (1.0625 * 512)), rel=0.03)
+    assert kernel_std(he, "fc3") == pytest.approx(np.sqrt(2 / (1.0625 * 1000)), rel=0.03)
 
 
 def test_weight_decay_reaches_conv_and_fc_kernels_only():
@@ -366,9 +407,10 @@ def test_channels_first_config_does_not_change_the_models(channels_first):
         ),
         ({"stem": "cifar"}, r"Unknown stem 'cifar'; use one of \('imagenet', 'small'\)"),
         ({"include_top": False, "pooling": "sum"}, r"Unknown pooling 'sum'; use one of \(None, "),
-        ({"negative_slope": 0.1}, r"needs activation='lrelu', not 'relu'"),
+        ({"negative_slope": 0.1}, r"needs activation='lrelu', not None"),
+        ({"activation": "prelu", "negative_slope": 0.1}, r"needs activation='lrelu', not 'prelu'"),
         ({"gaussian_std": 0.02}, r"gaussian_std is the fixed std of kernel_initializer="),
-        ({"width": 0}, r"width must be a positive multiplier, got 0"),
+        ({"width": 0}, r"width=0.0 must be a positive multiplier, e.g. 0.25"),
         (
             {"input_shape": (76, 100, 3)},
             r"small14: a 76x100 input is too small; with "
@@ -382,6 +424,34 @@ def test_channels_first_config_does_not_change_the_models(channels_first):
             r"Give input_shape or input_tensor, not both",
         ),
         ({"input_tensor": np.zeros((1, 80, 80, 3))}, r"input_tensor must be a Keras tensor"),
+        (
+            {"input_shape": (28, 28)},
+            r"small14: input_shape=\(28, 28\) must be \(height, width, channels\) of positive "
+            r"ints, height and width possibly None: e.g. \(28, 28, 1\) for grayscale\.",
+        ),
+        ({"input_shape": (None, None, None)}, r"input_shape=\(None, None, None\) must be"),
+        ({"input_shape": (0, 28, 1)}, r"input_shape=\(0, 28, 1\) must be"),
+        ({"input_shape": "28x28x1"}, r"input_shape='28x28x1' must be"),
+        ({"classes": 0}, r"small14: classes=0 must be a positive int, fc3's units\."),
+        ({"classes": 10.0}, r"small14: classes=10.0 must be a positive int"),
+        ({"classes": True}, r"small14: classes=True must be a positive int"),
+        ({"include_top": 1}, r"small14: include_top must be True or False, got 1\."),
+        (
+            {"classifier_activation": "softmx"},
+            r"small14: classifier_activation='softmx' is not a Keras activation name; use e.g. "
+            r"'softmax', or None for logits\.",
+        ),
+        (
+            {"width": True},
+            r"width=True is not a finite number \(float\): multiplier of every conv layer's "
+            r"filter count, > 0\.",
+        ),
+        (
+            {"fc_unit": 8},
+            r"small14: unknown argument fc_unit; it takes include_top, weights, input_tensor, "
+            r"input_shape, pooling, classes, classifier_activation and the ModelOptions "
+            r"activation, negative_slope, kernel_initializer, ",
+        ),
     ],
 )
 def test_bad_arguments(kwargs, message):
@@ -392,8 +462,16 @@ def test_bad_arguments(kwargs, message):
 def test_bad_builder_arguments():
     with pytest.raises(ValueError, match=r"depth counts conv \+ fc layers and must be >= 9, got 8"):
         zoo.plain(8)
+    message = (
+        r"plain: depth must be an int, the number of conv \+ fc layers \(>= 9\), got 30.0 "
+        r"\(float\); e.g. plain\(30\)."
+    )
+    with pytest.raises(ValueError, match=message):
+        zoo.plain(30.0)
     with pytest.raises(ValueError, match=r"Unknown head 'avg'; use one of \('spp', 'flatten'\)"):
         zoo.vgg19(head="avg", **SMALL)
+    with pytest.raises(ValueError, match=r"vgg19: unknown arguments bar, foo; it takes head, "):
+        zoo.vgg19(foo=1, bar=2, **SMALL)
     with pytest.raises(ValueError, match=r"head='flatten' needs a fixed input size"):
         zoo.vgg19(head="flatten", input_shape=(None, None, 3), **SMALL)
     with pytest.raises(ValueError, match=r"vgg19: a 16x16 input is too small.* 32x32 pixels"):

@@ -54,11 +54,14 @@ def test_predicted_gains_by_hand():
 
 @pytest.fixture(scope="module")
 def plain30():
-    """The 30-layer ReLU net at init, with each initialisation (independent draws)."""
+    """The 30-layer ReLU net at init, with each initialisation (independent draws) of
+    every layer, fc layers included (not Sec. 2.2's small fc stds)."""
     models = {}
     for seed, init in enumerate(("he_fan_in", "he_fan_out", "xavier")):
         keras.utils.set_random_seed(seed)
-        models[init] = zoo.plain(30, kernel_initializer=init, input_shape=PLAIN_SIZE)
+        models[init] = zoo.plain(
+            30, kernel_initializer=init, small_fc_init=False, input_shape=PLAIN_SIZE
+        )
     return models
 
 
