@@ -1,51 +1,72 @@
 """Top-1/top-5 error of a trained model by the paper's testing methods (Sec. 3, Tables 2, 4-6).
 
-    .venv/bin/python recipes/evaluate.py runs/train/model.keras --dataset fashion_mnist \
-        --mean runs/train/mean.npy
-    .venv/bin/python recipes/evaluate.py model.keras --dataset imagenet2012 \
-        --data-dir /data/imagenet --method dense --scales 256 384 480 --mean runs/a/mean.npy
+    python recipes/evaluate.py runs/demo-fashion_mnist/model.keras --dataset fashion_mnist
+    python recipes/evaluate.py model.keras --dataset imagenet2012 --data-dir /data/imagenet \
+        --method dense --scales 256 384 480
 
 --method center: the centre crop; ten_view: corners, centre and flips (Tables 2, 5); dense:
 every window of the conv map of the whole image and its flip, at each scale (Tables 4, 6).
 Image datasets default to the paper's scales (256; dense 256, 384, 480) and 224 views; the
-small array datasets are tested at their native size.
+small array datasets are tested at their native size. The per-pixel mean subtracted is the
+training run's mean.npy beside the model unless --mean names another.
 """
 
-import argparse
+import dataclasses
+from pathlib import Path
 
 import keras
 import numpy as np
 
-import keras_prelu  # noqa: F401  (registers the layers the saved model uses)
+from keras_prelu import cli
 from keras_prelu.evaluation import DATASETS, METHODS, evaluate, load_test_set
+from keras_prelu.settings import Settings, setting
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("model", help="a saved .keras model")
-    parser.add_argument("--dataset", choices=DATASETS, required=True)
-    parser.add_argument("--data-dir", help="IDX files, the image folder or ImageNet's tars")
-    parser.add_argument("--method", choices=METHODS, default="center")
-    parser.add_argument("--scales", type=int, nargs="+", help="shorter sides (image datasets)")
-    parser.add_argument("--crop-size", type=int, help="view side (default 224 or native)")
-    parser.add_argument("--mean", help="the training run's mean.npy (default: zero mean)")
-    parser.add_argument("--batch-size", type=int, default=32)
-    args = parser.parse_args(argv)
+@dataclasses.dataclass(frozen=True)
+class EvaluateSettings(Settings):
+    model: str = setting("", "a saved .keras model (a training run's model.keras)")
+    dataset: str = setting("fashion_mnist", "the test set's dataset", choices=DATASETS)
+    data_dir: str | None = setting(None, "where the dataset is (as for training)")
+    method: str = setting("center", "how each image is viewed", choices=METHODS)
+    scales: tuple[int, ...] | None = setting(
+        None, "shorter sides the images are resized to (image datasets); none: the paper's")
+    crop_size: int | None = setting(None, "side of the views; none: 224, or the images' own")
+    mean: str | None = setting(
+        None, "the training run's mean.npy; none: the one beside the model, else zero")
+    batch_size: int = setting(32, "images per batch where they share a size")
 
+    def __post_init__(self):
+        super().__post_init__()
+        if not self.model:
+            raise ValueError("Give the saved model to test (a .keras file).")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {self.batch_size}.")
+
+
+def main(argv):
+    settings = cli.parse_settings(EvaluateSettings, argv, description=__doc__.split("\n\n")[0],
+                                  epilog=__doc__.split("\n\n", 1)[1], positional=("model",))
+    path = Path(settings.model)
+    if path.suffix != ".keras" or not path.is_file():
+        raise FileNotFoundError(f"{path} is not a saved .keras model.")
+    mean_path = Path(settings.mean) if settings.mean else path.with_name("mean.npy")
+    if settings.mean and not mean_path.is_file():
+        raise FileNotFoundError(f"--mean {mean_path}: no such file.")
+    mean = np.load(mean_path) if mean_path.is_file() else 0.0
+    print(f"Mean subtracted: {mean_path if mean_path.is_file() else 'none (zero)'}")
     # compile=False: testing needs the weights, not the training run's loss and optimizer.
-    model = keras.models.load_model(args.model, compile=False, safe_mode=True)
-    data = load_test_set(args.dataset, args.data_dir)
-    mean = 0.0 if args.mean is None else np.load(args.mean)
+    model = keras.models.load_model(path, compile=False, safe_mode=True)
+    data = load_test_set(settings.dataset, settings.data_dir)
     result = evaluate(
-        model, data, args.method, scales=args.scales, crop_size=args.crop_size, mean=mean,
-        batch_size=args.batch_size, verbose=True,
+        model, data, settings.method, scales=settings.scales, crop_size=settings.crop_size,
+        mean=mean, batch_size=settings.batch_size, verbose=True,
     )
     print(
-        f"{model.name} on {args.dataset}, {args.method} testing, {result.images} images: "
-        f"top-1 error {result.top1_error:.2%}, top-5 error {result.top5_error:.2%}"
+        f"{model.name} on {settings.dataset}, {settings.method} testing, {result.images} "
+        f"images: top-1 error {result.top1_error:.2%}, top-5 error {result.top5_error:.2%}"
     )
     return result
 
 
 if __name__ == "__main__":
-    main()
+    cli.main(main)

@@ -42,12 +42,12 @@ Arrays = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 def load_fashion_mnist(data_dir: str | os.PathLike | None = None) -> Arrays:
-    """Loads Fashion-MNIST from the first place that has it.
+    """Loads Fashion-MNIST from `data_dir`, or else from the first place that has it.
 
-    Looks in, in order: `data_dir`; `$KERAS_PRELU_DATA_DIR`; `DEBIAN_DIR`; a copy already
-    prepared by tensorflow-datasets (never downloaded here). In the first two the four IDX files
-    (gzip-compressed or not, names as published) may be directly in the directory or in a
-    `fashion-mnist/` subfolder.
+    An explicit `data_dir` is the only place looked at: the four IDX files (gzip-compressed
+    or not, names as published) directly in it or in a `fashion-mnist/` subfolder. Without
+    one: `$KERAS_PRELU_DATA_DIR` (the same layout), `DEBIAN_DIR`, then a copy already
+    prepared by tensorflow-datasets (never downloaded here).
 
     Args:
         data_dir: Optional directory holding the IDX files.
@@ -57,13 +57,16 @@ def load_fashion_mnist(data_dir: str | os.PathLike | None = None) -> Arrays:
         labels in 0..9, N = 60,000 and 10,000.
 
     Raises:
-        DatasetNotFoundError: No location has the dataset; says the three ways to get it.
+        DatasetNotFoundError: `data_dir` lacks some of the files (the message names them), or
+            no default location has the dataset (the message says the ways to get it).
         DataFormatError: A file is found but malformed or of the wrong shape.
     """
+    if data_dir:
+        return _load_given(Path(data_dir))
     candidates = []
-    for root in (data_dir, os.environ.get(DATA_DIR_ENV)):
-        if root:
-            candidates += [Path(root), Path(root) / "fashion-mnist"]
+    if os.environ.get(DATA_DIR_ENV):
+        root = Path(os.environ[DATA_DIR_ENV])
+        candidates += [root, root / "fashion-mnist"]
     candidates.append(DEBIAN_DIR)
 
     looked = []
@@ -91,6 +94,25 @@ def load_fashion_mnist(data_dir: str | os.PathLike | None = None) -> Arrays:
         '  * with internet: pip install tensorflow-datasets, then tfds.load("fashion_mnist") '
         "once to prepare it."
     ) from cause
+
+
+def _load_given(data_dir: Path) -> Arrays:
+    """The files in `data_dir` (or its fashion-mnist/ subfolder), and nowhere else."""
+    found = {}
+    for directory in (data_dir, data_dir / "fashion-mnist"):
+        files, missing = _find_files(directory)
+        if not missing:
+            return _read(files)
+        found[directory] = missing
+    best = min(found, key=lambda directory: len(found[directory]))
+    what = ("holds no Fashion-MNIST files" if len(found[best]) == len(_FILES)
+            else f"lacks {', '.join(found[best])} (gzipped or not)")
+    raise DatasetNotFoundError(
+        f"The data directory {best} {what}. Fashion-MNIST needs its four IDX files there "
+        f"({', '.join(n + '.gz' for n in _FILES.values())}); fix --data-dir, or leave it out "
+        f"to use ${DATA_DIR_ENV}, Debian's dataset-fashion-mnist ({DEBIAN_DIR}) or "
+        "tensorflow-datasets' copy."
+    )
 
 
 def _find_files(directory: Path) -> tuple[dict[str, Path], list[str]]:

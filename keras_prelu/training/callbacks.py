@@ -1,10 +1,17 @@
-"""Callbacks of the training recipe: the paper's learning-rate steps, checkpoints, slopes."""
+"""Callbacks of the run machinery: the paper's learning-rate steps, divergence stop,
+checkpoints, progress, and the logs (history.csv, TensorBoard, PReLU slopes)."""
+
+import csv
+import io
+import statistics
+import time
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from keras_prelu.layers import PReLU
+from keras_prelu.training.run_directory import write_text
 
 
 class LearningRateStages(keras.callbacks.Callback):
@@ -120,3 +127,88 @@ class SlopeLogger(keras.callbacks.Callback):
                     tf.summary.scalar(f"slopes/{layer.name}",
                                       float(np.mean(keras.ops.convert_to_numpy(layer.alpha))))
         self.writer.flush()
+
+
+class HistoryFile(keras.callbacks.Callback):
+    """Writes the per-epoch logs to a CSV file, rewritten whole (atomically) every epoch.
+
+    A resumed run keeps the rows of the epochs before `first_epoch` and replaces the
+    rest, so the file never holds an epoch twice or half a row.
+    """
+
+    def __init__(self, path, first_epoch):
+        super().__init__()
+        self.path = path
+        self.rows = []
+        if path.exists():
+            with open(path, newline="", encoding="utf-8") as handle:
+                self.rows = [row for row in csv.DictReader(handle)
+                             if int(row["epoch"]) < first_epoch]
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.rows.append({"epoch": epoch, **(logs or {})})
+        columns = list(dict.fromkeys(name for row in self.rows for name in row))
+        text = io.StringIO()
+        writer = csv.DictWriter(text, columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(self.rows)
+        write_text(self.path, text.getvalue())
+
+
+class EpochProgress(keras.callbacks.ProgbarLogger):
+    """Keras's progress bar per epoch, headed "Epoch k/total" for the whole run, and after
+    each epoch one line: its errors, the learning rate, its seconds and the time left.
+
+    (Keras heads each bar with the epochs of one `fit` call, which a resumed run splits.)
+    The time left is the median epoch of this invocation times the epochs left.
+    """
+
+    def __init__(self, total_epochs):
+        super().__init__()
+        self.total_epochs = total_epochs
+        self.durations = []
+        self.started = None
+
+    def set_params(self, params):
+        super().set_params(params)
+        self.epochs = self.total_epochs
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.verbose == 1:  # 2: only the line after each epoch
+            super().on_epoch_begin(epoch, logs)
+        self.started = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.verbose == 1:
+            super().on_epoch_end(epoch, logs)
+        self.durations.append(time.monotonic() - self.started)
+        if self.verbose:
+            print(epoch_summary(epoch, self.total_epochs, logs or {}, self.durations), flush=True)
+
+
+def epoch_summary(epoch, total_epochs, logs, durations):
+    """"Epoch 3/11: validation top-1 error 8.12%, ... 24.1 s; about 3 min 12 s left"."""
+    parts = []
+    for name, label in (("loss", "loss"), ("top1_error", "top-1 error"),
+                        ("val_top1_error", "validation top-1 error")):
+        if name in logs:
+            value = float(logs[name])
+            parts.append(f"{label} {value:.4f}" if name == "loss" else f"{label} {value:.2%}")
+    if "learning_rate" in logs:
+        parts.append(f"learning rate {float(logs['learning_rate']):g}")
+    parts = [", ".join(parts)] if parts else []
+    parts.append(f"{durations[-1]:.1f} s")
+    if epoch + 1 < total_epochs:
+        left = (total_epochs - epoch - 1) * statistics.median(durations)
+        parts.append(f"about {format_duration(left)} left")
+    return f"Epoch {epoch + 1}/{total_epochs}: " + "; ".join(parts)
+
+
+def format_duration(seconds):
+    """'45 s', '3 min 12 s', '2 h 05 min'."""
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"

@@ -7,7 +7,6 @@ optimizer variable (the step count and momenta) and the learning-rate schedule's
 leaves the previous checkpoint intact and the next run resumes from it.
 """
 
-import json
 import os
 import shutil
 
@@ -84,10 +83,3 @@ class TrainingCheckpoint:
         if not self.chief:
             shutil.rmtree(self.write_directory, ignore_errors=True)
 
-
-def write_json_atomically(path, values):
-    """Writes JSON next to `path` and renames it into place: never a half-written file."""
-    scratch = f"{path}.tmp-{os.getpid()}"
-    with open(scratch, "w", encoding="utf-8") as handle:
-        json.dump(values, handle, indent=2)
-    os.replace(scratch, path)

@@ -1,9 +1,8 @@
-"""The training recipe's data: a config's dataset as per-epoch training input and
-validation / test sets (`keras_prelu.data` does the work)."""
+"""A classifier's data: the settings' dataset as per-epoch training input, validation
+and test sets (`keras_prelu.data` and its catalog do the work)."""
 
 import dataclasses
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
@@ -29,8 +28,8 @@ class TrainingData:
         train: `train(epoch, input_context)` -> that epoch's tf.data pipeline for one
             input pipeline (for `distribute_datasets_from_function`).
         validation: batches for the per-epoch validation error (plateau detection).
-        test: batches for the final error (None when validation is the test, as ImageNet
-            val is in the paper).
+        test: batches for the final error (the validation batches again for image
+            datasets, whose validation split is the test set).
     """
 
     input_shape: tuple
@@ -39,25 +38,31 @@ class TrainingData:
     mean: np.ndarray
     train: Callable
     validation: tf.data.Dataset
-    test: tf.data.Dataset | None
+    test: tf.data.Dataset
 
 
-def load(config, seed):
-    """Loads `config.dataset`; raises `keras_prelu.data.DatasetNotFoundError` if missing."""
-    if config.dataset in ("fashion_mnist", "digits"):
-        return _arrays(config, seed)
-    return _images(config, seed)
+def load(config, entry, seed, mean=None):
+    """The training data of `config.dataset` (its catalog `entry`).
+
+    Args:
+        config: the task's settings (`ClassificationData` fields).
+        entry: `keras_prelu.data.catalog.get(config.dataset)`.
+        seed: the run's seed (epoch order and augmentation).
+        mean: the per-pixel mean a resumed run already computed, or None.
+
+    Raises:
+        keras_prelu.data.DatasetNotFoundError: the dataset is not where it should be.
+        ValueError: a validation_size the training split cannot spare.
+    """
+    train, validation = entry.load_training(config.data_dir, config.on_corrupt)
+    if entry.arrays:
+        return _arrays(config, entry, train, seed)
+    return _images(config, train, validation, seed, mean)
 
 
-def _arrays(config, seed):
-    if config.dataset == "fashion_mnist":
-        (x, y), (x_test, y_test) = data.load_fashion_mnist(config.data_dir)
-        augment = {"pad": 4, "flip": True}
-    else:
-        (x, y), (x_test, y_test) = data.load_digits()
-        augment = {"pad": 1, "flip": False}  # mirrored digits are other digits
-    if config.pad is not None:
-        augment["pad"] = config.pad
+def _arrays(config, entry, train, seed):
+    (x, y), (x_test, y_test) = train, entry.load_test(config.data_dir)
+    augment = {"pad": entry.pad if config.pad is None else config.pad, "flip": entry.flip}
     if not 0 < config.validation_size < len(x):
         raise ValueError(
             f"validation_size must be in (0, {len(x)}) for {config.dataset}, got "
@@ -84,31 +89,8 @@ def _arrays(config, seed):
     )
 
 
-def _images(config, seed):
-    if config.data_dir is None:
-        raise data.DatasetNotFoundError(
-            f"dataset={config.dataset!r} needs --data-dir: ImageNet's manual dir (the official "
-            "tars) or an image folder with train/ and val/ class subfolders."
-        )
-    if config.dataset == "imagenet2012":
-        train = data.imagenet2012("train", manual_dir=config.data_dir)
-        validation = data.imagenet2012("validation", manual_dir=config.data_dir)
-    else:
-        root = Path(config.data_dir)
-        for split in ("train", "val"):
-            if not (root / split).is_dir():
-                raise data.DatasetNotFoundError(
-                    f"{root / split} is missing: an image folder for training needs "
-                    f"{root}/train/<class>/<image> and {root}/val/<class>/<image>."
-                )
-        train, validation = (data.image_folder(root / split, on_corrupt=config.on_corrupt)
-                             for split in ("train", "val"))
-    if validation.class_names != train.class_names:
-        raise ValueError("The training and validation sets have different classes.")
-    mean_path = Path(config.output_dir) / "mean.npy"
-    if mean_path.exists():
-        mean = np.load(mean_path)
-    else:
+def _images(config, train, validation, seed, mean):
+    if mean is None:
         mean = data.mean_image(train, scale=config.scale_min, crop_size=config.crop_size,
                                max_images=MEAN_IMAGES)
     batch = config.global_batch_size
@@ -119,13 +101,14 @@ def _images(config, seed):
                                        crop_size=config.crop_size, seed=seed, epoch=epoch,
                                        input_context=input_context)
 
+    validation = data.make_image_dataset(validation, batch, mode="center", mean=mean,
+                                         scale=config.scale_min, crop_size=config.crop_size)
     return TrainingData(
         input_shape=(config.crop_size, config.crop_size, 3),
         classes=len(train.class_names),
         num_train=train.num_examples,
         mean=mean,
         train=train_fn,
-        validation=data.make_image_dataset(validation, batch, mode="center", mean=mean,
-                                           scale=config.scale_min, crop_size=config.crop_size),
-        test=None,
+        validation=validation,
+        test=validation,  # the validation set is the test set (ImageNet's val, Sec. 4)
     )

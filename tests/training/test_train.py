@@ -129,7 +129,9 @@ def test_mixed_precision_and_xla_flags_train(tmp_path):
     "settings, error, message",
     [
         ({"model": "model_a", "stem": "imagenet"}, ValueError,
-         r"needs inputs of at least \d+x\d+ pixels; digits gives 8x8"),
+         r"needs images of at least \d+x\d+ pixels; digits gives 8x8: use stem='small'"),
+        ({"model": "model_a", "spp_levels": [7, 3, 2, 1]}, ValueError,
+         r"digits gives 8x8: use smaller spp_levels or a larger crop_size\.$"),
         ({"model": "resnet50"}, ValueError, "Unknown model 'resnet50'"),
         ({"dataset": "image_folder", "data_dir": "/nonexistent"}, DatasetNotFoundError,
          "/nonexistent/train is missing"),
@@ -192,8 +194,10 @@ def test_config_files_and_overrides(tmp_path):
     "values, message",
     [
         ({"epoch": 3}, r"Unknown setting\(s\) \['epoch'\]"),
-        ({"epochs": "many"}, "Setting epochs must be int, got 'many'"),
-        ({"dataset": "mnist"}, "Unknown dataset 'mnist'"),
+        ({"epochs": "many"}, "Setting epochs must be an integer, got 'many'"),
+        ({"epochs": 2.9}, "Setting epochs must be an integer, got 2.9"),
+        ({"width": True}, "Setting width must be a number, got True"),
+        ({"dataset": "mnist"}, r"Setting dataset must be one of \('fashion_mnist', "),
         ({"on_corrupt": "ignore"}, "on_corrupt must be one of"),
         ({"switch_epochs": [5]}, r"switch_epochs must be 2 increasing epochs"),
         ({"switch_epochs": [5, 3]}, r"switch_epochs must be 2 increasing epochs"),
@@ -209,7 +213,7 @@ def test_bad_settings_are_clear_errors(values, message):
 
 
 def test_bad_config_files_are_clear_errors(tmp_path):
-    with pytest.raises(FileNotFoundError, match="Cannot read the config file"):
+    with pytest.raises(FileNotFoundError, match="Cannot read the settings file"):
         TrainConfig.load(tmp_path / "missing.toml")
     (tmp_path / "broken.toml").write_text("epochs = = 3")
     with pytest.raises(ValueError, match="broken.toml is not valid TOML"):
