@@ -33,7 +33,8 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import keras_prelu.zoo as zoo  # noqa: E402
-from keras_prelu.evaluation import Scorer, split_at_spp, window_features  # noqa: E402
+from keras_prelu.evaluation import Scorer, window_features  # noqa: E402
+from keras_prelu.zoo import split  # noqa: E402
 
 CROP, STRIDE, WINDOW = 224, 16, 14  # model A: a 224 crop gives a 14x14 map (stride 16)
 BATCH = 32
@@ -68,15 +69,15 @@ def naive_scores(model, images):
 
 def check_agreement(model, scorer, rng):
     """Exact where dense and naive must agree; returns the largest differences."""
-    split = split_at_spp(model)
-    maps = np.asarray(split.trunk(rng.uniform(-100, 100, (1, 256, 320, 3)).astype("float32")))
-    features = np.asarray(window_features(maps, split.spp.levels, WINDOW))
+    parts = split(model)
+    maps = np.asarray(parts.trunk(rng.uniform(-100, 100, (1, 256, 320, 3)).astype("float32")))
+    features = np.asarray(window_features(maps, parts.spp.levels, WINDOW))
     pooled_gap = score_gap = 0.0
     for i, j in ((0, 0), (features.shape[1] - 1, features.shape[2] - 1), (1, 3)):
-        pooled = np.asarray(split.spp(maps[:, i : i + WINDOW, j : j + WINDOW]))
+        pooled = np.asarray(parts.spp(maps[:, i : i + WINDOW, j : j + WINDOW]))
         pooled_gap = max(pooled_gap, np.abs(features[:, i, j] - pooled).max())
         score_gap = max(score_gap, np.abs(
-            np.asarray(split.head(features[:, i, j])) - np.asarray(split.head(pooled))).max())
+            np.asarray(parts.head(features[:, i, j])) - np.asarray(parts.head(pooled))).max())
     image = rng.uniform(-100, 100, (1, CROP, CROP, 3)).astype("float32")
     whole = np.asarray(model(np.concatenate([image, image[:, :, ::-1]]))).mean(axis=0)
     single_gap = np.abs(scorer(image)[0] - whole).max()
