@@ -14,18 +14,20 @@ demo: setup debian-data
 	$(BIN)/python recipes/train.py --config recipes/configs/fashion_mnist.toml
 
 test: setup debian-data
-	$(BIN)/python -m pytest tests
-	# The layers and the initializer use keras.ops only: run their tests on JAX too.
+	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest tests
+	# The layers and the initializer use keras.ops only: run their tests on JAX and torch too.
 	KERAS_BACKEND=jax $(BIN)/python -m pytest tests/layers tests/test_initializers.py
+	KERAS_BACKEND=torch $(BIN)/python -m pytest tests/layers tests/test_initializers.py
 
 setup: $(STAMP)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): setup.py pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,detection,plots]"
+# constraints.txt pins every version CI tests; setup.py keeps ranges for users.
+$(STAMP): setup.py pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c constraints.txt --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test,detection,plots,tuning]"
 	touch $@
 
 debian-data:

@@ -16,7 +16,6 @@ setup(
         "tensorflow>=2.16",
         "keras>=3.3",
         "tensorflow-datasets",
-        "keras-tuner",
         "tensorboard",
         # tensorflow-datasets 4.9.10 imports it but does not declare it (tensorflow/datasets#11212).
         "importlib_resources",
@@ -31,8 +30,11 @@ setup(
             "pillow",
             "ruff",
             "jax[cpu]",
+            # Keras's torch backend; CI installs the CPU build pinned in constraints.txt.
+            "torch>=2.1",
         ],
         "detection": ["opencv-contrib-python-headless"],
         "plots": ["matplotlib"],
+        "tuning": ["keras-tuner"],
     },
 )

@@ -1,9 +1,23 @@
 """Rectifier-aware weight initialisation, Sec. 2.2 of "Delving Deep into Rectifiers"."""
 
+import math
+
 import keras
+from keras import ops
 
 MODES = ("fan_in", "fan_out")
 DISTRIBUTIONS = ("normal", "truncated_normal")
+# Std of a unit Gaussian cut at +-2, as Keras's truncated initializers divide by it.
+TRUNCATED_STD = 0.87962566103423978
+
+
+def fans(shape):
+    """(fan_in, fan_out) of a kernel shape, as Keras counts them: a conv kernel
+    (k, ..., k, c, d) has k*...*k*c inputs and k*...*k*d outputs per response."""
+    if len(shape) < 2:
+        return (shape[0],) * 2 if shape else (1, 1)
+    receptive = math.prod(shape[:-2])
+    return shape[-2] * receptive, shape[-1] * receptive
 
 
 @keras.saving.register_keras_serializable(package="keras_prelu")
@@ -24,14 +38,18 @@ class HeNormal(keras.initializers.VarianceScaling):
         negative_slope: initial slope `a` of the negative part, >= 0.
         mode: `"fan_in"` (Eqn 10) or `"fan_out"` (Eqn 14).
         distribution: `"normal"` (default): a plain, untruncated Gaussian, as in the
-            paper; `"truncated_normal"`: Keras's truncated Gaussian (cut at 2 std),
-            rescaled so its std is still the target.
+            paper; `"truncated_normal"`: a Gaussian cut at 2 std and rescaled so its std
+            is still the target, as Keras's truncated initializers.
         seed: an int or `keras.random.SeedGenerator`, for reproducible weights.
 
     Example:
 
     >>> conv = keras.layers.Conv2D(256, 3, kernel_initializer=HeNormal(mode="fan_out"))
     >>> prelu_conv = keras.layers.Conv2D(256, 3, kernel_initializer=HeNormal(0.25))
+
+    Reference:
+
+    - [He et al., 2015](https://arxiv.org/abs/1502.01852)
     """
 
     def __init__(self, negative_slope=0.0, mode="fan_in", distribution="normal", seed=None):
@@ -50,6 +68,18 @@ class HeNormal(keras.initializers.VarianceScaling):
             distribution="untruncated_normal" if distribution == "normal" else distribution,
             seed=seed,
         )
+
+    def __call__(self, shape, dtype=None):
+        if self.distribution != "truncated_normal":
+            return super().__call__(shape, dtype)
+        # Keras's torch backend keeps a draw beyond 2 std when four tries in a row miss
+        # (a few per million): invert the truncated Gaussian's CDF instead, exact on
+        # every backend.
+        fan_in, fan_out = fans(tuple(shape))
+        stddev = math.sqrt(self.scale / max(1, fan_in if self.mode == "fan_in" else fan_out))
+        edge = math.erf(math.sqrt(2))  # the CDF's range at +-2 std, mapped onto (-1, 1)
+        u = keras.random.uniform(shape, -edge, edge, dtype=dtype, seed=self.seed)
+        return ops.erfinv(u) * (math.sqrt(2) * stddev / TRUNCATED_STD)
 
     def get_config(self):
         return {

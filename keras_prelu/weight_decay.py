@@ -25,6 +25,14 @@ class KernelDecay(keras.regularizers.Regularizer):
 
     Args:
         rate: the weight decay, 5e-4 in the paper (Sec. 3).
+
+    Example:
+
+    >>> conv = keras.layers.Conv2D(64, 3, kernel_regularizer=KernelDecay(5e-4))
+
+    Reference:
+
+    - [He et al., 2015](https://arxiv.org/abs/1502.01852)
     """
 
     def __init__(self, rate=5e-4):

@@ -50,7 +50,11 @@ def test_normal_is_untruncated_and_truncated_normal_is_cut_at_two_sigma():
     assert np.abs(plain).max() > 4.5
     cut = np.asarray(HeNormal(distribution="truncated_normal", seed=1)(shape)) / sigma
     assert abs(cut.std() - 1) < 0.01  # variance-corrected, like Keras's
-    assert np.abs(cut).max() <= 2 / 0.87962566103423978 + 1e-4
+    # In units of the Gaussian before the cut: nothing beyond 2, the Gaussian's shape within.
+    cut *= 0.87962566103423978
+    assert np.abs(cut).max() <= 2 + 1e-4
+    within_one = math.erf(1 / math.sqrt(2)) / math.erf(math.sqrt(2))
+    assert abs(np.mean(np.abs(cut) < 1) - within_one) < 0.002
 
 
 def test_seed_makes_it_reproducible():

@@ -64,6 +64,10 @@ class PReLU(keras.layers.Layer):
     >>> x = keras.Input((None, None, 64))
     >>> y = PReLU()(keras.layers.Conv2D(64, 3)(x))
     >>> shared = PReLU(mode="channel_shared")  # one slope, as Table 1's left column
+
+    Reference:
+
+    - [He et al., 2015](https://arxiv.org/abs/1502.01852)
     """
 
     def __init__(

@@ -4,7 +4,12 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_prelu.layers._common import check, standardize_data_format
+from keras_prelu.layers._common import (
+    checked,
+    nan_where,
+    standardize_data_format,
+    xla_compiling,
+)
 
 # Doubling levels built when the feature map's size is unknown until run time: windows
 # of up to 2**(UNKNOWN_SIZE_LEVELS - 1) cells, enough for bins of up to 128 cells (maps
@@ -76,6 +81,22 @@ def doubling_maxima(x, axis, levels):
     return maxima
 
 
+NOT_FINITE = "RoIPooling: rois contain NaN or infinite values; drop or fix those proposals."
+BAD_BATCH_INDEX = (
+    "RoIPooling: a roi's batch index (column 0) is not an integer in [0, batch size) "
+    "of the feature maps; rows must be (batch_index, x1, y1, x2, y2)."
+)
+
+
+def roi_faults(rois, batch_size):
+    """Two (R,) masks: rois with a NaN or infinite value; rois whose batch index is not
+    an integer in [0, batch_size)."""
+    rois = ops.cast(rois, "float32")
+    index = rois[:, 0]
+    index_ok = (index >= 0) & (index < ops.cast(batch_size, "float32"))
+    return ~ops.all(ops.isfinite(rois), axis=1), ~(index_ok & (index == ops.floor(index)))
+
+
 def level_of(size, levels):
     """floor(log2(size)) for sizes >= 1, capped at levels - 1, exactly (no float log)."""
     powers = ops.convert_to_tensor([2**k for k in range(1, levels)], "int32")
@@ -107,7 +128,8 @@ class RoIPooling(keras.layers.Layer):
         A list `[features, rois]`: features `(batch, height, width, channels)` (or
         channels first); rois `(R, 5)` rows `(batch_index, x1, y1, x2, y2)` in input
         pixels. A roi that is not finite or whose batch index is not an integer in
-        [0, batch) is an error.
+        [0, batch) is an error (see `check_rois`); under XLA, where no check can stop
+        the step, its output rows are NaN.
 
     Output shape:
         `(R, pool_size, pool_size, channels)` (or `(R, channels, pool_size, pool_size)`).
@@ -117,6 +139,10 @@ class RoIPooling(keras.layers.Layer):
     >>> features = keras.Input((None, None, 512), batch_size=1)
     >>> rois = keras.Input((5,), batch_size=None)
     >>> pooled = RoIPooling(7, 1 / 16)([features, rois])  # (R, 7, 7, 512)
+
+    Reference:
+
+    - [Girshick, 2015](https://arxiv.org/abs/1504.08083)
     """
 
     def __init__(self, pool_size=7, spatial_scale=1.0 / 16, data_format=None, **kwargs):
@@ -128,6 +154,9 @@ class RoIPooling(keras.layers.Layer):
         self.pool_size = int(pool_size)
         self.spatial_scale = float(spatial_scale)
         self.data_format = standardize_data_format(data_format)
+        # Under mixed precision only the features take the compute dtype (in `call`):
+        # float16 rois would move corners (999.8 px is 1000 in float16).
+        self.autocast = False
 
     def build(self, input_shape):
         if not isinstance(input_shape, (list, tuple)) or len(input_shape) != 2:
@@ -144,36 +173,48 @@ class RoIPooling(keras.layers.Layer):
                 f"got shape {tuple(rois_shape)}."
             )
 
+    @staticmethod
+    def check_rois(rois, batch_size):
+        """Returns `rois` if every row is finite with an integer batch index in
+        [0, batch_size); fails otherwise: `ValueError` eagerly, `InvalidArgumentError`
+        in a TensorFlow graph such as a `tf.data` map, `JaxRuntimeError` under `jax.jit`,
+        `RuntimeError` under `torch.compile`, each with the same message.
+
+        The layer runs this check on every call, but a TensorFlow function compiled with
+        XLA cannot fail at run time: there the layer makes a bad roi's rows NaN instead.
+        Run this check before such a step: in the input pipeline or eagerly.
+
+        Example:
+
+        >>> dataset = dataset.map(
+        ...     lambda image, rois: (image, RoIPooling.check_rois(rois, batch_size=1)))
+        """
+        not_finite, bad_index = roi_faults(rois, batch_size)
+        rois = checked(rois, ~ops.any(not_finite), NOT_FINITE)
+        return checked(rois, ~ops.any(bad_index), BAD_BATCH_INDEX)
+
     def call(self, inputs):
         features, rois = inputs
+        features = ops.cast(features, self.compute_dtype)
         if self.data_format == "channels_first":
             features = ops.transpose(features, (0, 2, 3, 1))
         batch, height, width, channels = ops.shape(features)
-        rois = ops.stop_gradient(ops.cast(rois, "float32"))
-        check(
-            ops.all(ops.isfinite(rois)),
-            "RoIPooling: rois contain NaN or infinite values; drop or fix those proposals.",
-        )
-        batch_index = rois[:, 0]
-        check(
-            ops.all((batch_index >= 0) & (batch_index < ops.cast(batch, "float32"))
-                    & (batch_index == ops.floor(batch_index))),
-            "RoIPooling: a roi's batch index (column 0) is not an integer in [0, batch size) "
-            "of the feature maps; rows must be (batch_index, x1, y1, x2, y2).",
-        )
+        rois = self.check_rois(ops.stop_gradient(ops.cast(rois, "float32")), batch)
         corners = ops.cast(round_half_away(rois[:, 1:] * self.spatial_scale), "int32")
         h_lo, h_hi = roi_bins(corners[:, 1], corners[:, 3], height, self.pool_size)
         w_lo, w_hi = roi_bins(corners[:, 0], corners[:, 2], width, self.pool_size)
 
         # Levels up to the largest bin: a bin never exceeds the map's side.
-        levels = []
+        levels, oversized = [], []
         for size, lo, hi, side in ((height, h_lo, h_hi, "height"), (width, w_lo, w_hi, "width")):
             if isinstance(size, int):
                 levels.append(size.bit_length())
                 continue
             levels.append(UNKNOWN_SIZE_LEVELS)
-            check(
-                ops.all(hi - lo <= 2**UNKNOWN_SIZE_LEVELS),
+            oversized.append(ops.any(hi - lo > 2**UNKNOWN_SIZE_LEVELS, axis=1))
+            rois = checked(
+                rois,
+                ~ops.any(oversized[-1]),
                 f"RoIPooling: a bin's {side} exceeds {2**UNKNOWN_SIZE_LEVELS} feature-map "
                 "cells, the most covered on maps whose size is unknown when the model is "
                 "built; give the model a static input size.",
@@ -197,7 +238,7 @@ class RoIPooling(keras.layers.Layer):
         rows = [ops.minimum(h_lo, height - 1), ops.maximum(h_hi - 2**h_level, 0)]
         cols = [ops.minimum(w_lo, width - 1), ops.maximum(w_hi - 2**w_level, 0)]
         level = ops.expand_dims(h_level * w_levels, 2) + ops.expand_dims(w_level, 1)
-        image = ops.reshape(ops.cast(batch_index, "int32"), (-1, 1, 1))
+        image = ops.reshape(ops.cast(rois[:, 0], "int32"), (-1, 1, 1))
         base = (level * batch + image) * height
         pooled = None
         for row in rows:
@@ -205,6 +246,11 @@ class RoIPooling(keras.layers.Layer):
                 index = (base + ops.expand_dims(row, 2)) * width + ops.expand_dims(col, 1)
                 corner = ops.take(table, ops.where(empty, zero_row, index), axis=0)
                 pooled = corner if pooled is None else ops.maximum(pooled, corner)
+        if xla_compiling():
+            # The checks above cannot stop an XLA step: a bad roi's output must not
+            # look like features.
+            bad = ops.any(ops.stack([*roi_faults(rois, batch), *oversized]), axis=0)
+            pooled = nan_where(ops.reshape(bad, (-1, 1, 1, 1)), pooled)
         if self.data_format == "channels_first":
             pooled = ops.transpose(pooled, (0, 3, 1, 2))
         return pooled

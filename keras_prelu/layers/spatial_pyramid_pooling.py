@@ -6,7 +6,12 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_prelu.layers._common import check, standardize_data_format
+from keras_prelu.layers._common import (
+    checked,
+    nan_where,
+    standardize_data_format,
+    xla_compiling,
+)
 
 BIN_RULES = ("adaptive", "sppnet")
 
@@ -76,9 +81,11 @@ class SpatialPyramidPooling(keras.layers.Layer):
         **kwargs: base layer arguments.
 
     Input shape:
-        4D `(batch, height, width, channels)` (or channels first), with a known channel
-        count and height, width >= max(levels); sizes may be unknown until run time
-        (`keras.Input((None, None, C))`), in which case they are checked then.
+        4D `(batch, height, width, channels)` (or channels first): the last conv
+        layer's feature map, with a known channel count and height, width >=
+        max(levels). Sizes may be unknown until run time (`keras.Input((None, None,
+        C))`) and are checked then (see `check_input_size`); under XLA, where no check
+        can stop the step, the output for a map too small is NaN.
 
     Output shape:
         `(batch, channels * sum(n * n for n in levels))`.
@@ -88,6 +95,10 @@ class SpatialPyramidPooling(keras.layers.Layer):
     >>> x = keras.Input((None, None, 256))
     >>> SpatialPyramidPooling((6, 3, 2, 1))(x).shape  # 50 bins x 256 channels
     (None, 12800)
+
+    Reference:
+
+    - [He et al., 2014](https://arxiv.org/abs/1406.4729)
     """
 
     def __init__(self, levels=(7, 3, 2, 1), bin_rule="adaptive", data_format=None, **kwargs):
@@ -114,26 +125,51 @@ class SpatialPyramidPooling(keras.layers.Layer):
     def _spatial_axes(self):
         return (1, 2) if self.data_format == "channels_last" else (2, 3)
 
-    def _check_size(self, size, side):
-        got = size if isinstance(size, int) else "less"
-        check(
+    def _size_checks(self, size, side):
+        """(condition, message) pairs that one side of the input map must pass."""
+        got = size if isinstance(size, int) else f"less than {self.min_size}"
+        checks = [(
             size >= self.min_size,
-            f"SpatialPyramidPooling(levels={self.levels}): the input {side} must be at least "
-            f"{self.min_size}, the largest level, got {got}; enlarge the input or use smaller "
-            "levels.",
-        )
+            f"SpatialPyramidPooling(levels={self.levels}): its input, the feature map of "
+            f"the last conv layer, must be at least {self.min_size} cells high and wide (the "
+            f"largest level); got a {side} of {got}. The image is too small for this model: "
+            "feed larger images or use smaller levels.",
+        )]
         if self.bin_rule == "sppnet":
             for n in self.levels:
                 count = sppnet_bin_count(size, n)
                 got_size, got_count = (
                     (size, count) if isinstance(size, int) else ("this size", "a wrong number of")
                 )
-                check(
+                checks.append((
                     count == n,
-                    f"SpatialPyramidPooling(bin_rule='sppnet'): an input {side} of {got_size} "
-                    f"gives {got_count} bins instead of {n} at level {n}; use "
-                    "bin_rule='adaptive' or another input size.",
-                )
+                    f"SpatialPyramidPooling(bin_rule='sppnet'): a feature-map {side} of "
+                    f"{got_size} gives {got_count} bins instead of {n} at level {n}; use "
+                    "bin_rule='adaptive' or another image size.",
+                ))
+        return checks
+
+    def check_input_size(self, height, width):
+        """Fails unless the layer can pool a feature map of `height` x `width` cells.
+
+        The sizes are those of the layer's input, the last conv layer's map (not the
+        image's), as Python ints or scalar integer tensors. Fails as the layer's own
+        checks do: `ValueError` eagerly, `InvalidArgumentError` in a TensorFlow graph
+        such as a `tf.data` map, `JaxRuntimeError` under `jax.jit`.
+
+        The layer runs this check on every call, but a TensorFlow function compiled with
+        XLA cannot fail at run time: there the layer's whole output is NaN for a map too
+        small instead. Run this check before such a step: in the input pipeline or
+        eagerly.
+
+        Example:
+
+        >>> spp = SpatialPyramidPooling((7, 3, 2, 1))
+        >>> spp.check_input_size(6, 9)  # a 6 x 9 conv5 map: ValueError
+        """
+        for size, side in ((height, "height"), (width, "width")):
+            for condition, message in self._size_checks(size, side):
+                checked(size, condition, message)
 
     def build(self, input_shape):
         channel_axis = -1 if self.data_format == "channels_last" else 1
@@ -145,7 +181,8 @@ class SpatialPyramidPooling(keras.layers.Layer):
             size = input_shape[axis]
             if size is not None:
                 try:
-                    self._check_size(size, side)
+                    for condition, message in self._size_checks(size, side):
+                        checked(size, condition, message)
                 except ValueError as error:
                     raise ValueError(f"{error} (input shape {tuple(input_shape)})") from None
         self.input_spec = keras.layers.InputSpec(
@@ -156,8 +193,10 @@ class SpatialPyramidPooling(keras.layers.Layer):
         h_axis, w_axis = self._spatial_axes()
         shape = ops.shape(inputs)
         sizes = (shape[h_axis], shape[w_axis])
-        for size, side in zip(sizes, ("height", "width"), strict=True):
-            self._check_size(size, side)
+        checks = [check for size, side in zip(sizes, ("height", "width"), strict=True)
+                  for check in self._size_checks(size, side)]
+        for condition, message in checks:
+            inputs = checked(inputs, condition, message)
         pooled = []
         for n in self.levels:
             level = window_max(inputs, *bin_bounds(sizes[0], n, self.bin_rule), axis=h_axis)
@@ -165,7 +204,13 @@ class SpatialPyramidPooling(keras.layers.Layer):
             if self.data_format == "channels_last":
                 level = ops.transpose(level, (0, 3, 1, 2))
             pooled.append(ops.reshape(level, (-1, math.prod(level.shape[1:]))))
-        return ops.concatenate(pooled, axis=-1)
+        pooled = ops.concatenate(pooled, axis=-1)
+        run_time = [condition for condition, _ in checks if not isinstance(condition, bool)]
+        if run_time and xla_compiling():
+            # The checks above cannot stop an XLA step: pooling a map too small must not
+            # give plausible features.
+            pooled = nan_where(~ops.all(ops.stack(run_time)), pooled)
+        return pooled
 
     def compute_output_shape(self, input_shape):
         channels = input_shape[-1 if self.data_format == "channels_last" else 1]

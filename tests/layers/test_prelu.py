@@ -4,7 +4,7 @@ import pytest
 
 import keras_prelu
 from keras_prelu.layers import PReLU
-from tests.helpers import layer_gradients
+from tests.helpers import check_keras_layer, layer_gradients, numpy
 
 RNG = np.random.default_rng(0)
 
@@ -46,7 +46,7 @@ def test_forward_and_gradients_match_numpy(shape, kwargs, slope_shape, reduce_ax
     slopes = RNG.choice([-0.3, 0.0, 0.25, 1.0, 1.7, 6.0], size=slope_shape).astype("float32")
     layer = build_with_slopes(PReLU(**kwargs), shape, slopes)
     assert tuple(layer.alpha.shape) == slope_shape
-    np.testing.assert_allclose(np.asarray(layer(x)), reference(x, slopes), rtol=1e-6, atol=0)
+    np.testing.assert_allclose(numpy(layer(x)), reference(x, slopes), rtol=1e-6, atol=0)
 
     upstream = RNG.standard_normal(shape).astype("float32")
     grad_x, (grad_slope,) = layer_gradients(layer, x, upstream)
@@ -58,20 +58,20 @@ def test_forward_and_gradients_match_numpy(shape, kwargs, slope_shape, reduce_ax
 def test_initial_slope_is_the_papers_quarter():
     layer = PReLU()
     layer.build((None, 5, 5, 8))
-    np.testing.assert_array_equal(np.asarray(layer.alpha), np.full((1, 1, 8), 0.25, "float32"))
+    np.testing.assert_array_equal(numpy(layer.alpha), np.full((1, 1, 8), 0.25, "float32"))
     other = PReLU(alpha_initializer=keras.initializers.Constant(0.1))
     other.build((None, 8))
-    np.testing.assert_allclose(np.asarray(other.alpha), 0.1)
+    np.testing.assert_allclose(numpy(other.alpha), 0.1)
 
 
 def test_positive_inputs_pass_through_and_nothing_is_nan_for_huge_slopes():
     x = np.array([[-3.0, -1e-30, 0.0, 1e-30, 2.5, 3e38]], "float32")
     for slope in (np.inf, 1e30, 1e5):
         layer = build_with_slopes(PReLU(), x.shape, np.full(6, slope))
-        y = np.asarray(layer(x))
+        y = numpy(layer(x))
         assert not np.isnan(y).any(), (slope, y)
         np.testing.assert_array_equal(y[0, 2:], x[0, 2:])
-    y = np.asarray(layer(x))  # slope 1e5: exact products below 0
+    y = numpy(layer(x))  # slope 1e5: exact products below 0
     np.testing.assert_allclose(y[0, :2], 1e5 * x[0, :2], rtol=1e-6)
 
 
@@ -81,11 +81,11 @@ def test_mixed_precision_keeps_float32_slopes(mixed_precision):
     y = layer(x)
     assert layer.alpha.dtype == "float32"
     assert keras.backend.standardize_dtype(y.dtype) == "float16"
-    np.testing.assert_allclose(np.asarray(y, "float32"), reference(x, 0.25), rtol=1e-3)
+    np.testing.assert_allclose(numpy(y).astype("float32"), reference(x, 0.25), rtol=1e-3)
     # A slope that overflows float16 (1e5 > 65504) still gives no NaN.
     layer.alpha.assign(np.full((1, 1, 3), 1e5, "float32"))
     x[0, 0, 0] = 0.0
-    assert not np.isnan(np.asarray(layer(x), "float32")).any()
+    assert not np.isnan(numpy(layer(x)).astype("float32")).any()
     upstream = np.ones(x.shape, "float16")
     layer.alpha.assign(np.full((1, 1, 3), 0.25, "float32"))
     _, (grad_slope,) = layer_gradients(layer, x, upstream)
@@ -99,8 +99,8 @@ def test_undefined_spatial_sizes():
     model = keras.Model(inputs, PReLU()(keras.layers.Conv2D(4, 3)(inputs)))
     for size in ((9, 9), (6, 17)):
         x = RNG.standard_normal((2, *size, 3)).astype("float32")
-        conv = np.asarray(model.layers[1](x))
-        np.testing.assert_allclose(np.asarray(model(x)), reference(conv, 0.25), rtol=1e-5)
+        conv = numpy(model.layers[1](x))
+        np.testing.assert_allclose(numpy(model(x)), reference(conv, 0.25), rtol=1e-5)
 
 
 def test_shared_axes_have_keras_meaning_and_port_weights():
@@ -112,7 +112,7 @@ def test_shared_axes_have_keras_meaning_and_port_weights():
         ours = PReLU(shared_axes=shared_axes)
         ours.build(x.shape)
         ours.set_weights(theirs.get_weights())
-        np.testing.assert_allclose(np.asarray(ours(x)), np.asarray(theirs(x)), rtol=1e-6)
+        np.testing.assert_allclose(numpy(ours(x)), numpy(theirs(x)), rtol=1e-6)
     assert PReLU(shared_axes=[1, 2], mode="channel_wise")(x).shape == x.shape
     assert PReLU(shared_axes=[1, 2, 3], mode="channel_shared")(x).shape == x.shape
 
@@ -136,21 +136,17 @@ def test_bad_arguments_are_clear_errors(kwargs, shape, message):
         PReLU(**kwargs).build(shape)
 
 
-def test_config_round_trip_and_keras_file(tmp_path):
-    layer = PReLU(mode="channel_shared", alpha_constraint="non_neg", name="act")
-    clone = PReLU.from_config(layer.get_config())
-    assert clone.get_config() == layer.get_config()
-    assert keras.saving.get_registered_name(PReLU) == "keras_prelu>PReLU"
-
-    inputs = keras.Input((None, None, 3))
-    hidden = PReLU(name="wise")(keras.layers.Conv2D(4, 3)(inputs))
-    outputs = PReLU(mode="channel_shared", name="shared")(keras.layers.Conv2D(2, 1)(hidden))
-    model = keras.Model(inputs, outputs)
-    model.get_layer("wise").alpha.assign(np.array([[[0.1, -0.2, 0.3, 1.4]]], "float32"))
-    path = tmp_path / "prelu.keras"
-    model.save(path)
+@pytest.mark.parametrize(
+    "kwargs, shape, input_shape",
+    [
+        ({"mode": "channel_shared", "alpha_constraint": "non_neg", "name": "act"},
+         (2, 8, 7, 3), (None, None, 3)),
+        ({"name": "wise"}, (2, 8, 7, 3), (None, None, 3)),
+        ({"shared_axes": [1]}, (3, 5, 4), (5, 4)),
+        ({"data_format": "channels_first"}, (2, 3, 6, 5), (3, None, None)),
+    ],
+)
+def test_keras_contract(kwargs, shape, input_shape, tmp_path):
+    x = RNG.standard_normal(shape).astype("float32")
+    check_keras_layer(PReLU, kwargs, x, tmp_path, input_shapes=[input_shape])
     assert keras_prelu.layers.PReLU is PReLU
-    reloaded = keras.models.load_model(path, safe_mode=True)
-    x = RNG.standard_normal((2, 8, 7, 3)).astype("float32")
-    np.testing.assert_array_equal(np.asarray(reloaded(x)), np.asarray(model(x)))
-    assert reloaded.get_layer("shared").mode == "channel_shared"
