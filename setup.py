@@ -33,7 +33,9 @@ setup(
             # Keras's torch backend; CI installs the CPU build pinned in constraints.txt.
             "torch>=2.1",
         ],
-        "detection": ["opencv-contrib-python-headless"],
+        # Selective search (OpenCV), and the photographs and image writing of the
+        # semi-synthetic detection set (scikit-image, scikit-learn, Pillow).
+        "detection": ["opencv-contrib-python-headless", "scikit-image", "scikit-learn", "pillow"],
         "plots": ["matplotlib"],
         "tuning": ["keras-tuner"],
     },

@@ -80,7 +80,7 @@ def test_data_dir_subfolder_and_env_var(tmp_path, nowhere, monkeypatch, debian):
 def test_not_found_names_every_way_to_get_it(nowhere):
     start = time.monotonic()
     with pytest.raises(DatasetNotFoundError) as info:
-        load_fashion_mnist(nowhere)
+        load_fashion_mnist()
     assert time.monotonic() - start < 20  # no download attempt
     message = str(info.value)
     assert isinstance(info.value, FileNotFoundError)
@@ -92,11 +92,26 @@ def test_not_found_names_every_way_to_get_it(nowhere):
     assert "tensorflow-datasets: " in message  # why the tfds route failed
 
 
-def test_incomplete_directory_is_reported(tmp_path, nowhere):
+def test_incomplete_directory_is_reported(tmp_path, nowhere, monkeypatch):
     for name in NAMES[:3]:
         (tmp_path / name).write_bytes(b"")
+    monkeypatch.setenv(fm.DATA_DIR_ENV, str(tmp_path))
     with pytest.raises(DatasetNotFoundError, match="incomplete, missing t10k-labels-idx1-ubyte"):
+        load_fashion_mnist()
+
+
+@needs_debian
+def test_an_explicit_data_dir_is_the_only_place_looked_at(tmp_path):
+    # Debian's complete copy is installed, yet a given directory that lacks files is an
+    # error naming them, never a silent fall-back to that copy.
+    for name in NAMES[:3]:
+        (tmp_path / f"{name}.gz").symlink_to(DEBIAN / f"{name}.gz")
+    with pytest.raises(DatasetNotFoundError,
+                       match=rf"The data directory {tmp_path} lacks t10k-labels-idx1-ubyte "
+                             r"\(gzipped or not\)"):
         load_fashion_mnist(tmp_path)
+    with pytest.raises(DatasetNotFoundError, match=f"{tmp_path / 'none'} holds no Fashion-MNIST"):
+        load_fashion_mnist(tmp_path / "none")
 
 
 def write_idx(path, array):

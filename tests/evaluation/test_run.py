@@ -149,10 +149,10 @@ def test_load_test_set_by_name(tmp_path):
             "'imagenet2012').")):
         load_test_set("cifar10")
     with pytest.raises(DatasetNotFoundError, match=re.escape(
-            "The image_folder dataset needs data_dir: the folder whose val/ subfolder holds the "
-            "test images, one subfolder per class (<data_dir>/val/<class>/<image>).")):
+            "The image_folder dataset needs --data-dir: a folder with train/<class>/<image> and "
+            "val/<class>/<image>.")):
         load_test_set("image_folder")
-    with pytest.raises(DatasetNotFoundError, match=f"Image folder {tmp_path}/val does not exist"):
+    with pytest.raises(DatasetNotFoundError, match=f"{tmp_path}/val is missing"):
         load_test_set("image_folder", tmp_path)
     with pytest.raises(DatasetNotFoundError, match=f"{tmp_path} lacks ILSVRC2012_img_val.tar"):
         load_test_set("imagenet2012", tmp_path)
