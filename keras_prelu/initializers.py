@@ -21,7 +21,7 @@ def fans(shape):
 
 
 @keras.saving.register_keras_serializable(package="keras_prelu")
-class HeNormal(keras.initializers.VarianceScaling):
+class KaimingNormal(keras.initializers.VarianceScaling):
     """Zero-mean Gaussian with std sqrt(2 / ((1 + a^2) * n)), the paper's initialisation.
 
     `n` is the number of connections of a response: k*k*c for a k x k conv with c input
@@ -34,6 +34,10 @@ class HeNormal(keras.initializers.VarianceScaling):
     `negative_slope=1` gives n Var[w] = 1, the linear case: the "Xavier" initialisation
     (Glorot & Bengio, in its Gaussian, one-sided form) the paper compares against.
 
+    Named as PyTorch's `kaiming_normal_` (same `a` and modes), not `HeNormal`: Keras has
+    its own `HeNormal` (ReLU only), and a saved model loaded without `import keras_prelu`
+    would otherwise be handed to Keras's class and fail with a message about it.
+
     Args:
         negative_slope: initial slope `a` of the negative part, >= 0.
         mode: `"fan_in"` (Eqn 10) or `"fan_out"` (Eqn 14).
@@ -44,8 +48,8 @@ class HeNormal(keras.initializers.VarianceScaling):
 
     Example:
 
-    >>> conv = keras.layers.Conv2D(256, 3, kernel_initializer=HeNormal(mode="fan_out"))
-    >>> prelu_conv = keras.layers.Conv2D(256, 3, kernel_initializer=HeNormal(0.25))
+    >>> conv = keras.layers.Conv2D(256, 3, kernel_initializer=KaimingNormal(mode="fan_out"))
+    >>> prelu_conv = keras.layers.Conv2D(256, 3, kernel_initializer=KaimingNormal(0.25))
 
     Reference:
 
@@ -54,12 +58,12 @@ class HeNormal(keras.initializers.VarianceScaling):
 
     def __init__(self, negative_slope=0.0, mode="fan_in", distribution="normal", seed=None):
         if not negative_slope >= 0:
-            raise ValueError(f"HeNormal: negative_slope must be >= 0, got {negative_slope}.")
+            raise ValueError(f"KaimingNormal: negative_slope must be >= 0, got {negative_slope}.")
         if mode not in MODES:
-            raise ValueError(f"HeNormal: unknown mode {mode!r}; use one of {MODES}.")
+            raise ValueError(f"KaimingNormal: unknown mode {mode!r}; use one of {MODES}.")
         if distribution not in DISTRIBUTIONS:
             raise ValueError(
-                f"HeNormal: unknown distribution {distribution!r}; use one of {DISTRIBUTIONS}."
+                f"KaimingNormal: unknown distribution {distribution!r}; use one of {DISTRIBUTIONS}."
             )
         self.negative_slope = float(negative_slope)
         super().__init__(

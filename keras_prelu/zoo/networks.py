@@ -39,7 +39,7 @@ from typing import NamedTuple
 import keras
 
 from keras_prelu import paper
-from keras_prelu.initializers import HeNormal
+from keras_prelu.initializers import KaimingNormal
 from keras_prelu.layers import PReLU, SpatialPyramidPooling
 from keras_prelu.weight_decay import KernelDecay
 from keras_prelu.zoo.options import ModelOptions
@@ -217,11 +217,11 @@ def _rectifier(activation, slope, name):
 def _kernel_initializer(kind, slope, gaussian_std):
     """A new initializer (one per layer) for conv and fc kernels."""
     if kind == "he_fan_out":
-        return HeNormal(slope, mode="fan_out")
+        return KaimingNormal(slope, mode="fan_out")
     if kind == "he_fan_in":
-        return HeNormal(slope, mode="fan_in")
+        return KaimingNormal(slope, mode="fan_in")
     if kind == "xavier":
-        return HeNormal(1.0, mode="fan_in")  # n Var[w] = 1: the linear case (Sec. 2.2).
+        return KaimingNormal(1.0, mode="fan_in")  # n Var[w] = 1: the linear case (Sec. 2.2).
     return keras.initializers.RandomNormal(stddev=gaussian_std)
 
 

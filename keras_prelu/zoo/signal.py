@@ -63,7 +63,7 @@ def predicted_gains(model, negative_slope=0.0):
 
     Var[w_l] is the mean square of the layer's kernel. The product of the factors of
     layers 2..L predicts `signal_propagation`'s std ratios y_L / y_1 (forward) and
-    Dy_1 / Dy_L (backward), pooling aside. Eqn 10 (`HeNormal(mode="fan_in")`) makes every
+    Dy_1 / Dy_L (backward), pooling aside. Eqn 10 (`KaimingNormal(mode="fan_in")`) makes every
     forward factor 1, Eqn 14 (`mode="fan_out"`) every backward factor.
 
     Args:

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import keras_prelu.zoo as zoo
-from keras_prelu.initializers import HeNormal
+from keras_prelu.initializers import KaimingNormal
 from keras_prelu.layers import PReLU, SpatialPyramidPooling
 from keras_prelu.weight_decay import KernelDecay
 
@@ -248,7 +248,7 @@ def test_lrelu_slope_and_its_initialisation():
     model = zoo.small14(activation="lrelu", negative_slope=0.1, **SMALL)
     assert model.get_layer("conv1_act").negative_slope == pytest.approx(0.1)
     init = model.get_layer("conv3_1").kernel_initializer
-    assert isinstance(init, HeNormal) and init.negative_slope == pytest.approx(0.1)
+    assert isinstance(init, KaimingNormal) and init.negative_slope == pytest.approx(0.1)
 
 
 def kernel_std(model, name):

@@ -8,7 +8,7 @@ import pytest
 
 import keras_prelu.zoo as zoo
 from keras_prelu import paper
-from keras_prelu.initializers import HeNormal
+from keras_prelu.initializers import KaimingNormal
 from keras_prelu.zoo.signal import predicted_gains, signal_propagation
 
 PLAIN_SIZE = (80, 80, 3)  # the 30-layer net's smallest comfortable input: stage 3 at 6x6
@@ -169,7 +169,7 @@ def test_vgg_model_b_he_stds():
 
 def test_vgg_model_b_gradient_at_std_001_analytically():
     keras.utils.set_random_seed(0)
-    he = vgg_model_b(lambda: HeNormal(mode="fan_out"))
+    he = vgg_model_b(lambda: KaimingNormal(mode="fan_out"))
     fixed = vgg_model_b(lambda: keras.initializers.RandomNormal(stddev=0.01))
     ratio = products(predicted_gains(fixed))[1] / products(predicted_gains(he))[1]
     # By hand: prod over conv2..conv10 of 0.01 / sqrt(2 / (9 d_l)) = 1 / 16,730.
@@ -186,7 +186,7 @@ def test_vgg_model_b_gradient_at_std_001_measured():
     ratios = []
     for seed in range(2):
         keras.utils.set_random_seed(seed)
-        he = vgg_model_b(lambda: HeNormal(mode="fan_out"))
+        he = vgg_model_b(lambda: KaimingNormal(mode="fan_out"))
         keras.utils.set_random_seed(100 + seed)  # independent draws
         fixed = vgg_model_b(lambda: keras.initializers.RandomNormal(stddev=0.01))
         ratios.append(gradient_ratio(fixed) / gradient_ratio(he))
