@@ -1,4 +1,6 @@
-"""Figures of training runs: learning curves, learned slopes, predictions, confusions.
+"""Figures of training runs: learning curves, learned slopes, predictions, confusions; and
+the reproduction's figures (`curve_panels`: lines per panel; `seed_comparison`: settings
+over seeds beside a reference).
 
 matplotlib is an optional dependency (the `plots` extra: `pip install keras-prelu[plots]`);
 it is imported at the first call, so the rest of the package works without it. Figures are
@@ -21,8 +23,9 @@ import csv
 import math
 import numbers
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -467,4 +470,452 @@ def confusion_matrix(labels, predictions, class_names, path, *, title):
     error = 1 - np.trace(counts) / counts.sum()
     ax.set_title(f"{counts.sum()} examples, top-1 error {100 * error:.2f}% "
                  "(numbers: counts)")
+    return save(figure, path)
+
+
+class Curve(NamedTuple):
+    """One line of a `curve_panels` panel.
+
+    Attributes:
+        label: its legend entry.
+        x: its x values, or None for 1, 2, ... (a panel's `xticklabels` then name them).
+        y: its y values; None for a missing point.
+        color: a matplotlib colour ("C0", "#d62728", ...).
+        linestyle: "-", "--", ":", ...
+        marker: a matplotlib marker, or None for a plain line.
+        yerr: None, or one error-bar half-length per point (e.g. a std over seeds).
+    """
+
+    label: str
+    x: Sequence | None
+    y: Sequence
+    color: str = "C0"
+    linestyle: str = "-"
+    marker: str | None = "o"
+    yerr: Sequence | None = None
+
+
+class Panel(NamedTuple):
+    """One axes of `curve_panels`: its title, curves, horizontal reference lines
+    ((y, label) pairs) and, for curves without x, the names of the points 1, 2, ..."""
+
+    title: str
+    curves: tuple
+    hlines: tuple = ()
+    xticklabels: tuple | None = None
+
+
+def _check_curve(panel, curve, log_y):
+    if not isinstance(curve, Curve):
+        raise ValueError(f"Panel {panel.title!r}: curves must be plotting.Curve, got "
+                         f"{type(curve).__name__}.")
+    count = len(curve.y)
+    if not count:
+        raise ValueError(f"Panel {panel.title!r}, curve {curve.label!r}: no points.")
+    for name in ("x", "yerr"):
+        values = getattr(curve, name)
+        if values is not None and len(values) != count:
+            raise ValueError(f"Panel {panel.title!r}, curve {curve.label!r}: {len(values)} "
+                             f"{name} values for {count} y values.")
+    if curve.x is None and panel.xticklabels is not None and count > len(panel.xticklabels):
+        raise ValueError(f"Panel {panel.title!r}, curve {curve.label!r}: {count} points but "
+                         f"{len(panel.xticklabels)} xticklabels.")
+    values = np.array([np.nan if v is None else v for v in curve.y], dtype=float)
+    if log_y:
+        values[values <= 0] = np.nan  # no place on a log axis (e.g. an underflow to 0)
+    if not np.any(np.isfinite(values)):
+        raise ValueError(f"Panel {panel.title!r}, curve {curve.label!r}: no finite y value.")
+    return values
+
+
+def curve_panels(panels, path, *, title, xlabel, ylabel, log_y=False, height=4.5, nrows=1,
+                 ncols=None, sharey=False):
+    """Lines in one or more panels, one legend per panel (e.g. an error against epochs, or
+    a value per layer).
+
+    Args:
+        panels: `Panel`s, laid out row by row.
+        path: The PNG to write.
+        title: The figure's title (name the paper's figure or table it reproduces).
+        xlabel: The x axis label, with its unit.
+        ylabel: The y axis label, with its unit.
+        log_y: A logarithmic y axis; non-positive values are left out (the line breaks).
+        height: Height in inches.
+        nrows: Rows of panels.
+        ncols: Columns of panels; default all panels in `nrows` rows.
+        sharey: Whether the panels share their y axis.
+
+    Returns:
+        The PNG's path.
+
+    Raises:
+        ValueError: no panels, more panels than the grid, a curve without points or whose
+            x, yerr or xticklabels do not match its y, or a bad `path`.
+        ImportError: matplotlib is not installed.
+
+    Example:
+
+    >>> curves = (Curve("He", [1, 2, 3], [60, 30, 20], "C3"),
+    ...           Curve("Xavier", [1, 2, 3], [90, 90, 90], "C0"))
+    >>> curve_panels([Panel("plain30", curves)], "init.png", title="Figure 3",
+    ...              xlabel="epochs", ylabel="top-1 error (%)")
+    """
+    panels = list(panels)
+    if not panels:
+        raise ValueError("curve_panels needs at least one panel.")
+    ncols = math.ceil(len(panels) / nrows) if ncols is None else ncols
+    if len(panels) > nrows * ncols:
+        raise ValueError(f"{len(panels)} panels do not fit {nrows} x {ncols}.")
+    values = [[_check_curve(panel, curve, log_y) for curve in panel.curves]
+              for panel in panels]
+    figure, axes = new_figure(title=title, height=height, nrows=nrows, ncols=ncols,
+                              squeeze=False, sharey=sharey)
+    for ax in axes.ravel()[len(panels):]:
+        ax.set_axis_off()
+    for ax, panel, ys in zip(axes.ravel(), panels, values, strict=False):
+        for curve, y in zip(panel.curves, ys, strict=True):
+            x = np.arange(1, len(y) + 1) if curve.x is None else np.asarray(curve.x, float)
+            style = {"color": curve.color, "linestyle": curve.linestyle,
+                     "marker": curve.marker, "markersize": 4, "label": curve.label}
+            if curve.yerr is None:
+                ax.plot(x, y, **style)
+            else:
+                ax.errorbar(x, y, yerr=np.asarray(curve.yerr, float), capsize=3, **style)
+        for y, label in panel.hlines:
+            ax.axhline(y, color="0.5", linestyle="-.", linewidth=1, label=label)
+        if panel.xticklabels is not None:
+            ticks = np.arange(1, len(panel.xticklabels) + 1)
+            ax.set_xticks(ticks, list(panel.xticklabels), rotation=90,
+                          fontsize=max(5, FONT_SIZE - 1 - len(ticks) // 10))
+        if log_y:
+            ax.set_yscale("log")
+        ax.set_title(panel.title)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=FONT_SIZE - 3)
+    return save(figure, path)
+
+
+def seed_comparison(labels, values, path, *, reference, title, xlabel, ylabel,
+                    reference_label, baseline=0):
+    """Settings compared over seeds, beside a reference (e.g. Table 2): two panels.
+
+    Left: each setting's value per seed (dots) and their mean +- sample std (bar). Right:
+    the differences to the `baseline` setting, seed by seed (paired: the same seed's runs),
+    as dots and mean +- std, beside the reference's differences (diamonds).
+
+    Args:
+        labels: The settings' names, in order.
+        values: Per setting, its value for each seed, the seeds in the same order.
+        path: The PNG to write.
+        reference: Per setting, the reference's value, or None where it has none.
+        title: The figure's title.
+        xlabel: What the settings are (e.g. "activation").
+        ylabel: The values' axis label, with its unit (the differences are in its points).
+        reference_label: What the reference is (legend).
+        baseline: Index of the setting the differences are taken to.
+
+    Returns:
+        The PNG's path.
+
+    Raises:
+        ValueError: labels and values (or reference) of different lengths, fewer than two
+            seeds, seeds that differ in number between settings, non-finite values, a
+            `baseline` outside the settings, or a bad `path`.
+        ImportError: matplotlib is not installed.
+
+    Example:
+
+    >>> seed_comparison(["ReLU", "PReLU"], [[9.1, 9.3, 9.0], [8.8, 8.9, 8.7]], "t2.png",
+    ...                 reference=[33.82, 32.64], title="Table 2", ylabel="test error (%)",
+    ...                 reference_label="Table 2 (ImageNet)")
+    """
+    if len(labels) != len(values) or len(labels) != len(reference):
+        raise ValueError(f"{len(labels)} labels, {len(values)} value lists and "
+                         f"{len(reference)} reference values: give one of each per setting.")
+    if not 0 <= baseline < len(labels):
+        raise ValueError(f"baseline={baseline} is not one of the {len(labels)} settings.")
+    runs = [np.asarray(v, dtype=float) for v in values]
+    if len({len(v) for v in runs}) != 1 or len(runs[0]) < 2:
+        raise ValueError("Every setting needs the same number of seeds, at least 2; got "
+                         f"{[len(v) for v in runs]}.")
+    if not all(np.all(np.isfinite(v)) for v in runs):
+        raise ValueError("The values must be finite numbers.")
+    figure, (ax, diff_ax) = new_figure(title=title, height=4.8, ncols=2)
+    positions = np.arange(len(labels))
+    jitter = np.linspace(-0.12, 0.12, len(runs[0]))
+    for i, v in enumerate(runs):
+        ax.plot(positions[i] + jitter, v, "o", color="0.55", markersize=4,
+                label="one seed" if i == 0 else None)
+        ax.errorbar(positions[i] + 0.3, v.mean(), yerr=v.std(ddof=1), fmt="s", color="C0",
+                    capsize=4, label="mean +- std over seeds" if i == 0 else None)
+    ax.set_ylabel(ylabel)
+    differences = [v - runs[baseline] for v in runs]
+    others = [i for i in range(len(labels)) if i != baseline]
+    for n, i in enumerate(others):
+        d = differences[i]
+        diff_ax.plot(positions[n] + jitter, d, "o", color="0.55", markersize=4,
+                     label="one seed (paired)" if n == 0 else None)
+        diff_ax.errorbar(positions[n] + 0.3, d.mean(), yerr=d.std(ddof=1), fmt="s",
+                         color="C0", capsize=4, label="mean +- std" if n == 0 else None)
+        if reference[i] is not None and reference[baseline] is not None:
+            diff_ax.plot(positions[n] - 0.3, reference[i] - reference[baseline], "D",
+                         color="C3", label=reference_label if n == 0 else None)
+    diff_ax.axhline(0, color="0.5", linewidth=1)
+    diff_ax.set_ylabel(f"difference to {labels[baseline]} (points)")
+    for axis, ticks in ((ax, labels), (diff_ax, [labels[i] for i in others])):
+        axis.set_xticks(np.arange(len(ticks)), ticks, rotation=20, ha="right")
+        axis.set_xlim(-0.6, len(ticks) - 0.4)
+        axis.set_xlabel(xlabel)
+        axis.grid(axis="y", alpha=0.3)
+        axis.legend(fontsize=FONT_SIZE - 2)
+    ax.set_title("error per setting")
+    diff_ax.set_title(f"paired difference to {labels[baseline]}")
+    return save(figure, path)
+
+
+def detection_grid(images, detections, ground_truth, class_names, path, *, title,
+                   min_score=0.5):
+    """Images with their detections (solid, captioned) and ground-truth boxes (dashed).
+
+    Three images a row. Each detection scoring at least `min_score` is drawn in its
+    class's colour with "class score" above it; each ground-truth box in the same colour,
+    dashed. Boxes are (x1, y1, x2, y2) in 0-based inclusive pixels, so a box covers
+    x1 - 0.5 to x2 + 0.5 on the image.
+
+    Args:
+        images: (H, W, 3) uint8 RGB images.
+        detections: per image, (boxes (D, 4), scores (D,), labels (D,)), e.g.
+            `keras_prelu.detection.Detections`.
+        ground_truth: per image, (boxes (N, 4), labels (N,)).
+        class_names: The name of each class index.
+        path: The PNG to write.
+        title: The figure's title.
+        min_score: The lowest score drawn.
+
+    Returns:
+        The PNG's path.
+
+    Raises:
+        ValueError: lists of different lengths, no images, images that are not (H, W, 3),
+            class indices outside `class_names`, or a bad `path`.
+        ImportError: matplotlib is not installed.
+
+    Example:
+
+    >>> detection_grid([image], [detector_output], [(boxes, labels)], names, "det.png",
+    ...                title="test images")
+    """
+    if not images or len({len(images), len(detections), len(ground_truth)}) != 1:
+        raise ValueError(f"Give one detection set and one ground truth per image, got "
+                         f"{len(images)} images, {len(detections)} detection sets and "
+                         f"{len(ground_truth)} ground truths.")
+    columns = min(3, len(images))
+    rows = math.ceil(len(images) / columns)
+    figure, axes = new_figure(title=title, height=0.5 + 2.1 * rows, nrows=rows,
+                              ncols=columns, squeeze=False)
+    for ax in axes.ravel()[len(images):]:
+        ax.set_axis_off()
+    colors = [f"C{i % 10}" for i in range(len(class_names))]
+    for _, _, labels in detections:
+        _check_labels(labels, class_names)
+    for _, labels in ground_truth:
+        _check_labels(labels, class_names)
+    for ax, image, (boxes, scores, labels), (gt_boxes, gt_labels) in zip(
+            axes.ravel(), images, detections, ground_truth, strict=False):
+        image = np.asarray(image)
+        if image.ndim != 3 or image.shape[2] != 3:
+            raise ValueError(f"images must be (H, W, 3) RGB, got {image.shape}.")
+        ax.imshow(image)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for box, label in zip(np.reshape(gt_boxes, (-1, 4)), gt_labels, strict=True):
+            ax.add_patch(_box(box, colors[label], linestyle="--", linewidth=1.2))
+        shown = np.asarray(scores) >= min_score
+        for box, score, label in zip(np.reshape(boxes, (-1, 4))[shown],
+                                     np.asarray(scores)[shown],
+                                     np.asarray(labels)[shown], strict=True):
+            ax.add_patch(_box(box, colors[label], linestyle="-", linewidth=1.8))
+            ax.text(box[0] - 0.5, box[1] - 1.5, f"{class_names[label]} {score:.2f}",
+                    fontsize=FONT_SIZE - 4, color="white", va="bottom",
+                    bbox={"facecolor": colors[label], "edgecolor": "none", "pad": 1})
+        ax.set_xlim(-0.5, image.shape[1] - 0.5)
+        ax.set_ylim(image.shape[0] - 0.5, -0.5)
+    return save(figure, path)
+
+
+def _check_labels(labels, class_names):
+    labels = np.asarray(labels)
+    if labels.size and (labels.min() < 0 or labels.max() >= len(class_names)):
+        raise ValueError(f"Class indices must be in [0, {len(class_names)}), got "
+                         f"{labels.min()} .. {labels.max()}.")
+
+
+def _box(box, color, *, linestyle, linewidth):
+    from matplotlib.patches import Rectangle
+
+    x1, y1, x2, y2 = (float(v) for v in box)
+    return Rectangle((x1 - 0.5, y1 - 0.5), x2 - x1 + 1, y2 - y1 + 1, fill=False,
+                     edgecolor=color, linestyle=linestyle, linewidth=linewidth)
+
+
+def precision_recall(precision, recall, ap, path, *, title):
+    """One panel per class: its precision-recall curve, its AP in the panel's title.
+
+    The curve is the precision after each detection by descending score against the
+    recall then (VOC's), drawn as steps; the dotted line is VOC 2007's interpolated
+    precision (at each recall, the best precision at that recall or more), whose mean at
+    recalls 0, 0.1, ..., 1 is the 11-point AP.
+
+    Args:
+        precision: {class name: (D,) precisions} (`evaluate_voc`'s "precision").
+        recall: {class name: (D,) recalls}, the same classes.
+        ap: {class name: AP}.
+        path: The PNG to write.
+        title: The figure's title.
+
+    Returns:
+        The PNG's path.
+
+    Raises:
+        ValueError: classes that differ between the mappings, no classes, curves of
+            different lengths, or a bad `path`.
+        ImportError: matplotlib is not installed.
+
+    Example:
+
+    >>> scores = keras_prelu.detection.evaluate_voc(detections, annotations)
+    >>> precision_recall(scores["precision"], scores["recall"], scores["ap"], "pr.png",
+    ...                  title="test set")
+    """
+    names = list(precision)
+    if not names or set(names) != set(recall) or set(names) != set(ap):
+        raise ValueError("precision, recall and ap must name the same classes (at least one).")
+    columns = min(5, len(names))
+    rows = math.ceil(len(names) / columns)
+    figure, axes = new_figure(title=title, height=0.6 + 1.9 * rows, nrows=rows,
+                              ncols=columns, squeeze=False, sharex=True, sharey=True)
+    for ax in axes.ravel()[len(names):]:
+        ax.set_axis_off()
+    for ax, name in zip(axes.ravel(), names, strict=False):
+        p = np.nan_to_num(np.asarray(precision[name], float), nan=0.0)
+        r = np.asarray(recall[name], float)
+        if p.shape != r.shape:
+            raise ValueError(f"Class {name!r}: {p.size} precisions but {r.size} recalls.")
+        if p.size:
+            envelope = np.maximum.accumulate(p[::-1])[::-1]
+            ax.step(np.concatenate([[0.0], r]), np.concatenate([[p[0]], p]), where="post",
+                    color="C0", linewidth=1.2)
+            ax.step(r, envelope, where="post", color="C3", linestyle=":", linewidth=1.2)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1.02)
+        ax.grid(alpha=0.3)
+        ax.set_title(f"{name}: AP {100 * ap[name]:.1f}")
+    for ax in axes[-1]:
+        ax.set_xlabel("recall")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("precision")
+    return save(figure, path)
+
+
+def slope_search(path, *, slopes, values, reference_lines, reference_points, title, ylabel,
+                 percent=True, learning_rates=None, short_runs=(), failed_slopes=(), best=None):
+    """A search over LReLU's slope: each trial's error against its slope, with references.
+
+    Args:
+        path: Where to write the PNG.
+        slopes: The slopes of the completed trials, in [0, 1].
+        values: Their errors (or losses), one per slope.
+        reference_lines: {label: (value, slope or None)}: a dashed horizontal line at each
+            value (PReLU, whose slopes are learned), with a diamond on it at `slope` (the
+            mean learned slope) when given.
+        reference_points: {label: (slope, value)}: single squares (ReLU at slope 0).
+        title: The figure's title.
+        ylabel: What the values are, e.g. "validation top-1 error".
+        percent: The values are fractions, drawn and labelled in percent.
+        learning_rates: None, or each trial's learning rate: the points are coloured by it
+            (log scale, with a colour bar).
+        short_runs: (slope, value) of trials trained on a smaller budget (Hyperband's),
+            drawn hollow.
+        failed_slopes: Slopes of trials that failed (diverged): crosses along the top.
+        best: None, or the best trial's (slope, value), starred.
+
+    Returns:
+        The path of the PNG, as a `pathlib.Path`.
+
+    Raises:
+        ValueError: `slopes` and `values` (or `learning_rates`) differ in length, a slope
+            outside [0, 1], or a value that is not finite.
+        ImportError: matplotlib is not installed.
+
+    Example:
+
+    >>> slope_search("slopes.png", slopes=[0.1, 0.5], values=[0.081, 0.084],
+    ...              reference_lines={"PReLU": (0.078, 0.24)},
+    ...              reference_points={"ReLU (slope 0)": (0.0, 0.083)}, best=(0.1, 0.081),
+    ...              title="LReLU slope search", ylabel="validation top-1 error")
+    PosixPath('slopes.png')
+    """
+    slopes, values = np.asarray(slopes, float), np.asarray(values, float)
+    if slopes.ndim != 1 or slopes.shape != values.shape:
+        raise ValueError(f"slopes and values must be two lists of one length, got "
+                         f"{slopes.shape} and {values.shape}.")
+    if learning_rates is not None and len(learning_rates) != len(slopes):
+        raise ValueError(f"learning_rates needs one rate per slope: {len(learning_rates)} "
+                         f"for {len(slopes)}.")
+    every_slope = np.concatenate([slopes, [s for s, _ in short_runs], list(failed_slopes),
+                                  [s for s, _ in reference_points.values()],
+                                  [s for _, s in reference_lines.values() if s is not None]])
+    if np.any((every_slope < 0) | (every_slope > 1)):
+        raise ValueError(f"Slopes must be in [0, 1], got {sorted(set(every_slope.tolist()))}.")
+    every_value = np.concatenate([values, [v for _, v in short_runs],
+                                  [v for v, _ in reference_lines.values()],
+                                  [v for _, v in reference_points.values()]])
+    if not np.all(np.isfinite(every_value)):
+        raise ValueError(f"Values must be finite numbers, got {every_value.tolist()}.")
+    scale = 100 if percent else 1
+
+    def shown(value):
+        return f"{scale * value:.2f}%" if percent else f"{value:.4f}"
+
+    figure, axes = new_figure(title=title, height=5.5)
+    order = np.argsort(slopes)
+    axes.plot(slopes[order], scale * values[order], color="0.75", linewidth=1, zorder=1)
+    trials = {"s": 30, "zorder": 3, "label": f"LReLU trials ({len(slopes)})"}
+    if learning_rates is None:
+        axes.scatter(slopes, scale * values, color="C0", **trials)
+    else:
+        dots = axes.scatter(slopes, scale * values, c=np.log10(learning_rates), cmap="viridis",
+                            **trials)
+        figure.colorbar(dots, ax=axes).set_label("log10 first learning rate", size=FONT_SIZE)
+    if len(short_runs):
+        short = np.asarray(short_runs, float)
+        axes.scatter(short[:, 0], scale * short[:, 1], facecolors="none", edgecolors="C0",
+                     s=30, zorder=3, label=f"LReLU, fewer epochs ({len(short)})")
+    for index, (label, (value, slope)) in enumerate(reference_lines.items()):
+        color = f"C{index + 2}"
+        learned = "" if slope is None else f" (\u25c6 mean slope {slope:.2f})"
+        axes.axhline(scale * value, color=color, linestyle="--", linewidth=1.2,
+                     label=f"{label} {shown(value)}{learned}")
+        if slope is not None:
+            axes.plot([slope], [scale * value], marker="D", color=color, markersize=5, zorder=4)
+    for label, (slope, value) in reference_points.items():
+        axes.scatter([slope], [scale * value], marker="s", color="black", s=40, zorder=4,
+                     label=f"{label} {shown(value)}")
+    if len(failed_slopes):
+        axes.scatter(failed_slopes, [0.97] * len(failed_slopes), marker="x",
+                     color=MISTAKE_COLOR, s=40, zorder=4, transform=axes.get_xaxis_transform(),
+                     label=f"failed ({len(failed_slopes)})")
+    if best is not None:
+        slope, value = best
+        axes.scatter([slope], [scale * value], marker="*", color="gold", edgecolors="black",
+                     s=160, zorder=5, label=f"best: slope {slope:.3f}, {shown(value)}")
+    axes.set_xlim(-0.03, 1.03)
+    axes.set_xlabel("LReLU slope a (Eqn 1 with a fixed a; 0 is ReLU)")
+    axes.set_ylabel(f"{ylabel} (%)" if percent else ylabel)
+    axes.grid(alpha=0.3)
+    # Below the axes (the constrained layout makes room): no point or line is covered.
+    figure.legend(*axes.get_legend_handles_labels(), loc="outside lower center", ncol=2,
+                  fontsize=FONT_SIZE - 1, frameon=False)
     return save(figure, path)

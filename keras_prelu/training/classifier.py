@@ -116,7 +116,53 @@ def build_model(config, training_data):
     return model
 
 
-def train(config, strategy=None):
+def load_data(config, run):
+    """The run's training data and its optimizer steps per epoch.
+
+    A resumed run subtracts the per-pixel mean it recorded (`mean.npy`), not a new estimate.
+
+    Args:
+        config: the task's settings (`ClassificationData` and `RunSettings` fields).
+        run: the prepared `Run`.
+
+    Returns:
+        (`inputs.TrainingData`, steps per epoch).
+
+    Raises:
+        keras_prelu.data.DatasetNotFoundError: the dataset is not where it should be.
+        ValueError: no full batch in the training split, or more steps per epoch than an
+            epoch holds.
+    """
+    mean_path = run.path / "mean.npy"
+    stored_mean = np.load(mean_path) if run.directory.resuming and mean_path.exists() else None
+    data = inputs.load(config, catalog.get(config.dataset), run.seed, stored_mean)
+    batches = data.num_train // config.global_batch_size
+    if batches < 1:
+        raise ValueError(
+            f"{data.num_train} training images make no batch of {config.global_batch_size}.")
+    steps_per_epoch = config.steps_per_epoch or batches
+    if steps_per_epoch > batches:
+        raise ValueError(
+            f"steps_per_epoch={steps_per_epoch} is more than one epoch holds: {batches} "
+            f"batches of {config.global_batch_size} from {data.num_train} images. Use at most "
+            f"{batches}, or none for one full pass.")
+    return data, steps_per_epoch
+
+
+def compile_model(model, config):
+    """Compiles `model` by the recipe (Sec. 3): SGD with momentum at the first learning rate,
+    cross-entropy, top-1 and top-5 error; builds the optimizer (checkpoints need its
+    variables). Call it in the run's `strategy.scope()`."""
+    model.compile(
+        optimizer=keras.optimizers.SGD(config.learning_rates[0], momentum=config.momentum),
+        loss="sparse_categorical_crossentropy",
+        metrics=[TopKError(1), TopKError(5)],
+        jit_compile=config.xla,
+    )
+    model.optimizer.build(model.trainable_variables)
+
+
+def train(config, strategy=None, callbacks=()):
     """Trains `config.model` on `config.dataset` by the paper's recipe; resumes if stopped.
 
     Everything that can be wrong with the setup (an output directory holding another run,
@@ -129,6 +175,8 @@ def train(config, strategy=None):
     Args:
         config: a `TrainConfig`.
         strategy: a `tf.distribute.Strategy`; default `choose_strategy()`.
+        callbacks: more Keras callbacks for the fit (e.g. an experiment's measurement
+            before the first step), called after the run's own.
 
     Returns:
         A `TrainResult`.
@@ -139,33 +187,15 @@ def train(config, strategy=None):
         default_dir=default_output_dir(TASK, config, config.dataset, config.model))
     if run.finished is not None:
         return _finished(run)
-    mean_path = run.path / "mean.npy"
-    stored_mean = np.load(mean_path) if run.directory.resuming and mean_path.exists() else None
-    data = inputs.load(config, entry, run.seed, stored_mean)
-    batches = data.num_train // config.global_batch_size
-    if batches < 1:
-        raise ValueError(
-            f"{data.num_train} training images make no batch of {config.global_batch_size}.")
-    steps_per_epoch = config.steps_per_epoch or batches
-    if steps_per_epoch > batches:
-        raise ValueError(
-            f"steps_per_epoch={steps_per_epoch} is more than one epoch holds: {batches} "
-            f"batches of {config.global_batch_size} from {data.num_train} images. Use at most "
-            f"{batches}, or none for one full pass.")
+    data, steps_per_epoch = load_data(config, run)
 
     with run.strategy.scope():
         model = build_model(config, data)
-        model.compile(
-            optimizer=keras.optimizers.SGD(config.learning_rates[0], momentum=config.momentum),
-            loss="sparse_categorical_crossentropy",
-            metrics=[TopKError(1), TopKError(5)],
-            jit_compile=config.xla,
-        )
-        model.optimizer.build(model.trainable_variables)
+        compile_model(model, config)
     run.claim()
     run.save_array("mean.npy", data.mean)
     history = fit_epochs(run, model, data.train, steps_per_epoch=steps_per_epoch,
-                         validation_data=data.validation)
+                         validation_data=data.validation, callbacks=callbacks)
 
     scores = model.evaluate(data.test, verbose=0, return_dict=True)
     errors = {name: float(scores[name]) for name in ("top1_error", "top5_error")}
