@@ -8,10 +8,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEBIAN_DATA := dataset-fashion-mnist labelme-examples
 
-.PHONY: demo test setup debian-data lint cards bench
+.PHONY: demo tune test setup debian-data lint cards bench
 
 demo: setup debian-data
 	$(BIN)/python recipes/train.py --config recipes/configs/fashion_mnist.toml
+
+# keras-tuner's search over LReLU's slope beside ReLU and PReLU (README, "Tuning the LReLU slope").
+tune: setup debian-data
+	$(BIN)/python recipes/tune_lrelu.py --config recipes/configs/tune_lrelu.toml
 
 test: setup debian-data
 	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest tests
@@ -50,3 +54,10 @@ cards: setup
 
 bench: setup
 	for script in layers pipeline training evaluation; do $(BIN)/python bench/$$script.py || exit 1; done
+
+# The paper's findings at a small scale (README, "Reproduction"): resumable (rerun it after
+# an interruption); then the model cards, which show the measured results.
+.PHONY: reproduce
+reproduce: setup debian-data
+	$(BIN)/python recipes/reproduce.py
+	$(BIN)/python -m keras_prelu.zoo.cards zoo
