@@ -27,6 +27,8 @@ def main(argv):
     print("\nLearned PReLU slopes (cf. the paper's Table 1):\n")
     print(format_slope_table(result.model))
     print(f"\nModel, logs and results in {result.output_dir}")
+    if result.figures:
+        print("Figures: " + ", ".join(str(path) for path in result.figures))
     return result
 
 

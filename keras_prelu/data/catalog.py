@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 from keras_prelu.data.digits import load_digits
 from keras_prelu.data.errors import DatasetNotFoundError
+from keras_prelu.data.fashion_mnist import CLASS_NAMES as FASHION_MNIST_CLASSES
 from keras_prelu.data.fashion_mnist import load_fashion_mnist
 from keras_prelu.data.image_folder import image_folder
 from keras_prelu.data.imagenet import imagenet2012
@@ -35,6 +36,8 @@ class Dataset(NamedTuple):
         load_test: `(data_dir)` -> the test set: arrays or an `ImageSource`.
         pad: the small-image augmentation's crop padding (array datasets).
         flip: whether training flips images (False where mirroring changes the class).
+        class_names: the class names of an array dataset, by label (image datasets'
+            sources carry their own).
     """
 
     name: str
@@ -44,6 +47,7 @@ class Dataset(NamedTuple):
     load_test: Callable
     pad: int | None = None
     flip: bool = True
+    class_names: tuple = ()
 
 
 def _require(data_dir, name, layout):
@@ -86,10 +90,12 @@ DATASETS = {
     for entry in (
         Dataset("fashion_mnist", True, "test",
                 lambda data_dir, on_corrupt: (load_fashion_mnist(data_dir)[0], None),
-                lambda data_dir: load_fashion_mnist(data_dir)[1], pad=4),
+                lambda data_dir: load_fashion_mnist(data_dir)[1], pad=4,
+                class_names=FASHION_MNIST_CLASSES),
         # Mirrored digits are other digits, and 8x8 images take a 1-pixel crop jitter.
         Dataset("digits", True, "test", lambda data_dir, on_corrupt: (load_digits()[0], None),
-                lambda data_dir: load_digits()[1], pad=1, flip=False),
+                lambda data_dir: load_digits()[1], pad=1, flip=False,
+                class_names=tuple(str(digit) for digit in range(10))),
         Dataset("image_folder", False, "validation", _folder_training, _folder_test),
         Dataset("imagenet2012", False, "validation", _imagenet_training,
                 lambda data_dir: imagenet2012("validation", manual_dir=data_dir)),

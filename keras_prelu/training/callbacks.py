@@ -25,12 +25,19 @@ class LearningRateStages(keras.callbacks.Callback):
     (stage, best error, epochs waited) lives in variables that the run's checkpoint saves,
     so a resumed run switches exactly when an uninterrupted one would. Adds
     `learning_rate` to the epoch logs.
+
+    With `warmup_steps`, step k (from 0) of the first `warmup_steps` uses the rate times
+    (k + 1) / warmup_steps: a linear warm-up (Goyal et al., 2017), not in the paper, that
+    keeps the first steps on un-normalised input from diverging. It counts the optimizer's
+    own steps, so a resumed run continues it exactly.
     """
 
     def __init__(self, learning_rates, patience, min_delta, switch_epochs=None,
-                 monitor="val_top1_error"):
+                 monitor="val_top1_error", warmup_steps=0):
         super().__init__()
         self.learning_rates = tuple(learning_rates)
+        self.warmup_steps = warmup_steps
+        self._step = 0
         self.patience, self.min_delta, self.monitor = patience, min_delta, monitor
         self.switch_epochs = switch_epochs
         self.stage = tf.Variable(0, trainable=False, name="schedule_stage")
@@ -42,7 +49,17 @@ class LearningRateStages(keras.callbacks.Callback):
         return [self.stage, self.best, self.waited]
 
     def on_train_begin(self, logs=None):
-        self.model.optimizer.learning_rate = self.learning_rates[int(self.stage.numpy())]
+        self._step = int(self.model.optimizer.iterations.numpy())
+        self.model.optimizer.learning_rate = self._rate(int(self.stage.numpy()))
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self._step < self.warmup_steps:
+            self.model.optimizer.learning_rate = self._rate(int(self.stage.numpy()))
+        self._step += 1
+
+    def _rate(self, stage):
+        """Stage `stage`'s rate at the current step, scaled while warming up."""
+        return self.learning_rates[stage] * min(1.0, (self._step + 1) / max(self.warmup_steps, 1))
 
     def on_epoch_begin(self, epoch, logs=None):
         if self.switch_epochs is not None:
@@ -70,7 +87,7 @@ class LearningRateStages(keras.callbacks.Callback):
         print(f"\n{reason}; learning rate {self.learning_rates[int(self.stage.numpy())]:g} "
               f"-> {self.learning_rates[stage]:g}")
         self.stage.assign(stage)
-        self.model.optimizer.learning_rate = self.learning_rates[stage]
+        self.model.optimizer.learning_rate = self._rate(stage)
 
 
 class StopOnDivergence(keras.callbacks.Callback):

@@ -19,6 +19,7 @@ from keras_prelu.data.image_folder import ON_CORRUPT
 from keras_prelu.metrics import TopKError
 from keras_prelu.settings import Settings, setting
 from keras_prelu.training import inputs
+from keras_prelu.training.figures import write_figures
 from keras_prelu.training.fit import fit_epochs
 from keras_prelu.training.model_settings import ModelSettings
 from keras_prelu.training.run import default_output_dir, prepare_run
@@ -83,6 +84,7 @@ class TrainResult:
         steps: optimizer steps taken in all, across restarts.
         replicas: how many replicas trained in sync (GPUs, devices or workers).
         output_dir: where the checkpoints, logs, mean, model and results are.
+        figures: the PNGs drawn there (`keras_prelu.training.figures`).
     """
 
     model: keras.Model
@@ -93,6 +95,7 @@ class TrainResult:
     steps: int
     replicas: int
     output_dir: Path
+    figures: list
 
 
 def build_model(config, training_data):
@@ -203,10 +206,12 @@ def train(config, strategy=None, callbacks=()):
     slopes = learned_slopes(model)
     run.save_model(model)
     run.write_text("slopes.md", format_slope_table(model) + "\n")
+    figures = write_figures(run, model, data, title=f"{config.model} on {config.dataset}")
     run.finish({**errors, "evaluated_on": entry.test_split, "steps": steps,
-                "replicas": run.strategy.num_replicas_in_sync, "slopes": slopes})
+                "replicas": run.strategy.num_replicas_in_sync, "slopes": slopes,
+                "figures": [path.name for path in figures]})
     return TrainResult(model, history, errors, entry.test_split, slopes, steps,
-                       run.strategy.num_replicas_in_sync, run.path)
+                       run.strategy.num_replicas_in_sync, run.path, figures)
 
 
 def _finished(run):
@@ -218,4 +223,5 @@ def _finished(run):
     errors = {name: results[name] for name in ("top1_error", "top5_error")}
     return TrainResult(model, {}, errors, results["evaluated_on"],
                        [tuple(row) for row in results["slopes"]], results["steps"],
-                       results["replicas"], run.path)
+                       results["replicas"], run.path,
+                       [run.path / name for name in results["figures"]])

@@ -49,7 +49,7 @@ def fit_epochs(run, model, epoch_data, *, steps_per_epoch, validation_data=None,
     with run.strategy.scope():
         schedule = run_callbacks.LearningRateStages(
             settings.learning_rates, settings.plateau_patience, settings.plateau_min_delta,
-            settings.switch_epochs, monitor=monitor)
+            settings.switch_epochs, monitor=monitor, warmup_steps=settings.warmup_steps)
     checkpoint = TrainingCheckpoint(str(run.path / "checkpoints"), model, schedule.variables,
                                     run.strategy)
     epoch, done = divmod(checkpoint.restore(), steps_per_epoch)

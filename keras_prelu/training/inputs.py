@@ -23,6 +23,7 @@ class TrainingData:
     Attributes:
         input_shape: (height, width, channels) of the training crops.
         classes: number of classes.
+        class_names: the name of each class, by label.
         num_train: training examples per epoch.
         mean: the per-pixel mean image subtracted from every input (Sec. 3).
         train: `train(epoch, input_context)` -> that epoch's tf.data pipeline for one
@@ -34,6 +35,7 @@ class TrainingData:
 
     input_shape: tuple
     classes: int
+    class_names: tuple
     num_train: int
     mean: np.ndarray
     train: Callable
@@ -81,6 +83,7 @@ def _arrays(config, entry, train, seed):
     return TrainingData(
         input_shape=x.shape[1:],
         classes=int(max(y.max(), y_test.max()) + 1),
+        class_names=entry.class_names,
         num_train=len(x),
         mean=mean,
         train=train_fn,
@@ -106,6 +109,7 @@ def _images(config, train, validation, seed, mean):
     return TrainingData(
         input_shape=(config.crop_size, config.crop_size, 3),
         classes=len(train.class_names),
+        class_names=tuple(train.class_names),
         num_train=train.num_examples,
         mean=mean,
         train=train_fn,

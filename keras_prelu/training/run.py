@@ -74,6 +74,13 @@ class Run:
         if self.chief:
             run_directory.save_model(self.path / name, model)
 
+    def write_figure(self, name, plot):
+        """Writes the PNG `name` by `plot(path)` (a `keras_prelu.plotting` function),
+        atomically; chief only. Returns its final path."""
+        if self.chief:
+            run_directory.write_atomically(self.path / name, plot)
+        return self.path / name
+
     def finish(self, results):
         """Records the results: the run is finished, and rerunning it trains nothing."""
         if self.chief:

@@ -27,9 +27,13 @@ class RunDirectoryError(ValueError):
 
 
 def write_atomically(path, write):
-    """Calls `write(scratch_path)`, then renames the scratch file to `path`."""
+    """Calls `write(scratch_path)`, then renames the scratch file to `path`.
+
+    The scratch name ends in `path`'s extension, since writers such as Keras's `save` and
+    matplotlib's choose the format by it."""
     path = Path(path)
-    handle, scratch = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    handle, scratch = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}",
+                                       dir=path.parent)
     os.close(handle)
     try:
         write(scratch)
@@ -63,15 +67,7 @@ def save_array(path, array):
 
 def save_model(path, model):
     """Saves a Keras model (`.keras`) atomically."""
-    # Keras picks the format by the name's extension, so the scratch name keeps it.
-    path = Path(path)
-    scratch = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
-    try:
-        model.save(scratch)
-        os.replace(scratch, path)
-    finally:
-        if scratch.exists():
-            scratch.unlink()
+    write_atomically(path, model.save)
 
 
 def _differences(recorded, wanted):

@@ -41,6 +41,9 @@ class RunSettings(Settings):
     switch_epochs: tuple[int, ...] | None = setting(
         None, "epochs (from 0) where the next learning rate starts, one per switch; none: "
         "switch when the validation error plateaus")
+    warmup_steps: int = setting(
+        0, "steps over which the first learning rate ramps up linearly (not in the paper; "
+        "steadies the first steps); 0: none")
     plateau_patience: int = setting(
         3, "epochs without a better validation top-1 error that make a plateau")
     plateau_min_delta: float = setting(
@@ -58,6 +61,8 @@ class RunSettings(Settings):
         for name in ("global_batch_size", "epochs", "checkpoint_every", "plateau_patience"):
             if getattr(self, name) < 1:
                 raise ValueError(f"Setting {name} must be at least 1, got {getattr(self, name)}.")
+        if self.warmup_steps < 0:
+            raise ValueError(f"Setting warmup_steps must be at least 0, got {self.warmup_steps}.")
         if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
             raise ValueError(f"Setting steps_per_epoch must be at least 1, got "
                              f"{self.steps_per_epoch}.")

@@ -16,6 +16,13 @@ def _describe(layer):
     return ""
 
 
+def layer_slopes(model):
+    """{layer: its PReLU slopes as a vector} for every PReLU of `model`, in layer order
+    (named after the layer each follows: the zoo names a PReLU `<layer>_act`)."""
+    return {layer.name.removesuffix("_act"): keras.ops.convert_to_numpy(layer.alpha).ravel()
+            for layer in model.layers if isinstance(layer, PReLU)}
+
+
 def learned_slopes(model):
     """[(layer, description, mean slope)] for every PReLU of `model`, in order.
 

@@ -94,6 +94,62 @@ def test_fixed_switch_epochs_step_down_whatever_the_error(tmp_path):
     assert result.history["learning_rate"] == pytest.approx([0.01, 0.001, 0.001, 0.0001])
 
 
+class RecordRates(keras.callbacks.Callback):
+    """The learning rate each step trains with (called after the run's own callbacks)."""
+
+    def __init__(self):
+        super().__init__()
+        self.rates = []
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.rates.append(float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)))
+
+
+def test_warmup_ramps_the_first_rate_linearly_then_holds_it(tmp_path):
+    config = TrainConfig.from_dict({**TINY, "epochs": 1, "steps_per_epoch": 8,
+                                    "learning_rates": [0.02], "warmup_steps": 5,
+                                    "output_dir": str(tmp_path)})
+    recorder = RecordRates()
+    train(config, callbacks=[recorder])
+    expected = [0.02 * min(1, (k + 1) / 5) for k in range(8)]  # step k of 8, from 0
+    assert recorder.rates == pytest.approx(expected, rel=1e-6)
+
+
+def test_a_resumed_warmup_continues_from_the_optimizers_step():
+    from keras_prelu.training.callbacks import LearningRateStages
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(1.0), "mse")
+    model.optimizer.build(model.trainable_variables)
+    model.optimizer.iterations.assign(3)  # as a checkpoint restores it, 3 steps trained
+    schedule = LearningRateStages([0.1], patience=3, min_delta=0.0, warmup_steps=5)
+    recorder = RecordRates()
+    model.fit(np.ones((6, 2)), np.ones(6), batch_size=2, epochs=1, verbose=0,
+              callbacks=[schedule, recorder])
+    assert recorder.rates == pytest.approx([0.1 * 4 / 5, 0.1 * 5 / 5, 0.1], rel=1e-6)
+
+
+def test_a_finished_run_draws_its_figures_from_the_test_split(finished_run, tmp_path):
+    from keras_prelu.training.figures import GRID_IMAGES, _predict
+
+    config, result = finished_run
+    names = ["learning_curves.png", "slopes.png", "predictions.png", "confusion_matrix.png"]
+    assert [path.name for path in result.figures] == names
+    for path in result.figures:
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert json.loads((result.output_dir / "results.json").read_text())["figures"] == names
+    # The grid shows the first test images as they are (the mean added back), labelled.
+    (_, _), (x_test, y_test) = load_digits()
+    mean = np.load(result.output_dir / "mean.npy")
+    test = tf.data.Dataset.from_tensor_slices(
+        (x_test.astype("float32") - mean, y_test)).batch(10)
+    images, labels, predictions = _predict(result.model, test, mean, limit=GRID_IMAGES)
+    np.testing.assert_allclose(images, x_test[:GRID_IMAGES], atol=1e-4)
+    np.testing.assert_array_equal(labels, y_test[:GRID_IMAGES])
+    scores = result.model.predict(x_test[:GRID_IMAGES].astype("float32") - mean, verbose=0)
+    np.testing.assert_array_equal(predictions, scores.argmax(axis=1))
+
+
 def test_a_diverging_run_stops_without_checkpointing_nan(tmp_path):
     config = TrainConfig.from_dict({**TINY, "epochs": 1, "checkpoint_every": 1,
                                     "learning_rates": [1e9], "output_dir": str(tmp_path)})
