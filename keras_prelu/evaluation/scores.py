@@ -22,8 +22,9 @@ class Scorer:
     """Scores batches of same-size images by one method.
 
     The mean is subtracted from the network's inputs: a per-pixel mean image (e.g. the
-    training run's `mean.npy`) from inputs of its size (the views, or whole array images),
-    its per-channel average from inputs of any other size (dense testing's whole images).
+    training run's `mean.npy`) must be the views' size for "center" and "ten_view"; dense
+    testing subtracts it from whole images of its size and its per-channel average from
+    images of any other size (a per-pixel mean has no meaning there).
 
     Args:
         model: A trained chain model (every zoo model); outputs are taken as logits unless
@@ -41,7 +42,8 @@ class Scorer:
     Raises:
         ValueError: Unknown method; a model without the zoo's pyramid for "dense"; a
             `crop_size` below the model's minimum input; a window smaller than the
-            pyramid's largest level, or a window for another method; a malformed mean.
+            pyramid's largest level, or a window for another method; a malformed mean, or a
+            mean image that is not `crop_size` square for the views.
     """
 
     def __init__(self, model, method, *, crop_size, window=None, mean=0.0):
@@ -58,6 +60,13 @@ class Scorer:
             )
         self.model, self.method, self.crop_size = model, method, crop_size
         self.mean = _check_mean(mean, channels)
+        if method != "dense" and self.mean.ndim == 3 and self.mean.shape[:2] != (
+                crop_size, crop_size):
+            raise ValueError(
+                f"The mean image is {self.mean.shape[0]}x{self.mean.shape[1]}, but the "
+                f"{method!r} views are {crop_size}x{crop_size}: give the mean.npy of a run "
+                f"trained on {crop_size}-pixel crops, or its per-channel average "
+                "(mean.mean(axis=(0, 1))).")
         self.min_scale = crop_size
         if method == "dense":
             try:

@@ -85,6 +85,11 @@ def test_logits_models_are_scored_with_softmax_probabilities(rng, method):
             "mean must be a scalar, a per-channel vector or an (H, W, 3) mean image, got shape "
             "(32, 32).",
         ),
+        (
+            # A mean image of other crops is refused, not silently averaged (issue 12).
+            {"method": "ten_view", "crop_size": 32, "mean": np.zeros((28, 28, 3))},
+            "The mean image is 28x28, but the 'ten_view' views are 32x32",
+        ),
     ],
 )
 def test_bad_arguments_are_named(tiny_model_a, kwargs, message):
