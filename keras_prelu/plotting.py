@@ -766,7 +766,8 @@ def precision_recall(precision, recall, ap, path, *, title):
     The curve is the precision after each detection by descending score against the
     recall then (VOC's), drawn as steps; the dotted line is VOC 2007's interpolated
     precision (at each recall, the best precision at that recall or more), whose mean at
-    recalls 0, 0.1, ..., 1 is the 11-point AP.
+    recalls 0, 0.1, ..., 1 is the 11-point AP. A class whose AP is NaN (no objects to
+    find) says so in its title.
 
     Args:
         precision: {class name: (D,) precisions} (`evaluate_voc`'s "precision").
@@ -806,16 +807,23 @@ def precision_recall(precision, recall, ap, path, *, title):
         if p.size:
             envelope = np.maximum.accumulate(p[::-1])[::-1]
             ax.step(np.concatenate([[0.0], r]), np.concatenate([[p[0]], p]), where="post",
-                    color="C0", linewidth=1.2)
-            ax.step(r, envelope, where="post", color="C3", linestyle=":", linewidth=1.2)
+                    color="C0", linewidth=1.2, label="precision after each detection")
+            ax.step(r, envelope, where="post", color="C3", linestyle=":", linewidth=1.2,
+                    label="interpolated precision (VOC 2007)")
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1.02)
         ax.grid(alpha=0.3)
-        ax.set_title(f"{name}: AP {100 * ap[name]:.1f}")
+        ax.set_title(f"{name}: AP {100 * ap[name]:.1f}" if not math.isnan(ap[name])
+                     else f"{name}: no objects")
     for ax in axes[-1]:
         ax.set_xlabel("recall")
     for ax in axes[:, 0]:
         ax.set_ylabel("precision")
+    handles = next((ax.get_legend_handles_labels()[0] for ax in axes.ravel()
+                    if ax.get_legend_handles_labels()[0]), [])
+    if handles:
+        figure.legend(handles=handles, loc="outside lower center", ncols=2,
+                      fontsize=FONT_SIZE - 2)
     return save(figure, path)
 
 
@@ -867,8 +875,9 @@ def slope_search(path, *, slopes, values, reference_lines, reference_points, tit
     every_slope = np.concatenate([slopes, [s for s, _ in short_runs], list(failed_slopes),
                                   [s for s, _ in reference_points.values()],
                                   [s for _, s in reference_lines.values() if s is not None]])
-    if np.any((every_slope < 0) | (every_slope > 1)):
-        raise ValueError(f"Slopes must be in [0, 1], got {sorted(set(every_slope.tolist()))}.")
+    outside = every_slope[(every_slope < 0) | (every_slope > 1)]
+    if outside.size:
+        raise ValueError(f"Slopes must be in [0, 1], got {sorted(set(outside.tolist()))}.")
     every_value = np.concatenate([values, [v for _, v in short_runs],
                                   [v for v, _ in reference_lines.values()],
                                   [v for _, v in reference_points.values()]])
