@@ -1,7 +1,8 @@
 """A detector's images: their annotations, pixels at Fast R-CNN's scale, and training rois.
 
   * `DetectionImage`: one annotated image in the library's 0-based box convention
-    (`detection_images` converts `keras_prelu.data.voc` records with `from_voc`).
+    (`detection_images` converts `keras_prelu.data.voc` records with `from_voc`;
+    `tfds_detection_images` the examples of tensorflow-datasets' `voc`).
   * `read_image`, `image_scale`, `resize`: Fast R-CNN's test and training blobs
     (lib/utils/blob.py `prep_im_for_blob`): the shorter side scaled to `scale` unless
     the longer side would exceed `max_size`.
@@ -47,6 +48,38 @@ def detection_images(records):
     return [DetectionImage(r.image_id, Path(r.image_path), r.height, r.width,
                            from_voc(r.boxes).reshape(-1, 4), r.labels, r.difficult)
             for r in records]
+
+
+def tfds_detection_images(examples, images_dir):
+    """`DetectionImage`s of `keras_prelu.data.voc_tfds` examples, their JPEGs as files.
+
+    tensorflow-datasets holds each image's encoded JPEG; the detector reads and proposes
+    on files, so each is written once, byte for byte, to `images_dir/<image id>.jpg` (and
+    rewritten only if its bytes differ). Boxes are tfds's recovered VOC pixels, converted
+    as the devkit's are (`from_voc`).
+
+    Args:
+        examples: a `voc_tfds` dataset.
+        images_dir: the folder the JPEGs go to.
+
+    Returns:
+        The `DetectionImage`s, in tfds's order.
+    """
+    from keras_prelu.training.run_directory import write_atomically
+
+    images_dir = Path(images_dir)
+    images_dir.mkdir(parents=True, exist_ok=True)
+    images = []
+    for example in examples.as_numpy_iterator():
+        image_id, encoded = example["image_id"].decode(), example["image"]
+        path = images_dir / f"{image_id}.jpg"
+        if not path.is_file() or path.read_bytes() != encoded:
+            write_atomically(path, lambda scratch, data=encoded: Path(scratch).write_bytes(data))
+        images.append(DetectionImage(image_id, path, int(example["height"]),
+                                     int(example["width"]),
+                                     from_voc(example["boxes"]).reshape(-1, 4),
+                                     example["labels"], example["difficult"]))
+    return images
 
 
 def read_image(path, channels):

@@ -30,10 +30,16 @@ from keras_prelu.data import (
     VOC_CLASSES,
     make_semi_synthetic_voc,
     voc_devkit,
+    voc_tfds,
 )
 from keras_prelu.data.errors import DatasetNotFoundError
 from keras_prelu.detection.analysis import error_breakdown, proposal_recall
-from keras_prelu.detection.data import detection_images, read_image, training_rois
+from keras_prelu.detection.data import (
+    detection_images,
+    read_image,
+    tfds_detection_images,
+    training_rois,
+)
 from keras_prelu.detection.fast_rcnn import fast_rcnn, trunk_stride
 from keras_prelu.detection.inference import (
     MAX_DETECTIONS,
@@ -54,7 +60,8 @@ from keras_prelu.training.run_directory import write_atomically
 from keras_prelu.training.run_settings import RunSettings
 
 TASK = "detection"
-DATASETS = {"voc": VOC_CLASSES, "semi_synthetic": SEMI_SYNTHETIC_CLASSES}
+DATASETS = {"voc": VOC_CLASSES, "voc_tfds": VOC_CLASSES,
+            "semi_synthetic": SEMI_SYNTHETIC_CLASSES}
 DEFAULT_DATA_ROOT = Path("runs") / "data"
 
 
@@ -63,12 +70,14 @@ class DetectionData(Settings):
     """Which images a detector trains and is tested on, their proposals and their scale."""
 
     dataset: str = setting(
-        "voc", "voc: PASCAL VOC from the official tars (a VOCdevkit folder); semi_synthetic: "
-        "Fashion-MNIST objects on photographs in VOC's layout, made once and kept",
+        "voc", "voc: PASCAL VOC from the official tars (a VOCdevkit folder); voc_tfds: "
+        "tensorflow-datasets' voc/<year>, already prepared; semi_synthetic: Fashion-MNIST "
+        "objects on photographs in VOC's layout, made once and kept",
         choices=tuple(DATASETS))
     data_dir: str | None = setting(
-        None, "voc: the VOCdevkit folder (or its VOC<year>); semi_synthetic: where the set "
-        "is made or found (none: runs/data/semi_synthetic_voc-<train>-<test>-<data seed>)")
+        None, "voc: the VOCdevkit folder (or its VOC<year>); voc_tfds: the tensorflow-datasets "
+        "data directory (none: its default); semi_synthetic: where the set is made or found "
+        "(none: runs/data/semi_synthetic_voc-<train>-<test>-<data seed>)")
     year: str = setting("2007", "voc: the VOC<year> folder (Table 8: 2007)")
     train_split: str = setting("trainval", "the split trained on (Table 8: trainval)")
     test_split: str = setting("test", "the split tested on (Table 8: test)")
@@ -82,7 +91,8 @@ class DetectionData(Settings):
         None, "the same for the test images; none: selective search")
     proposals_dir: str = setting(
         str(DEFAULT_DATA_ROOT / "proposals"), "the cache of selective search proposals "
-        "(keyed by each image's bytes; shared by runs)")
+        "(keyed by each image's bytes; shared by runs); voc_tfds writes its JPEGs beside it, "
+        "in voc<year>_tfds_images")
     channels: int = setting(
         3, "image channels the backbone takes: 3 (RGB), or 1: colour images become grey, "
         "the mean of R, G and B", choices=(1, 3))
@@ -219,15 +229,21 @@ def load_images(config):
     The semi-synthetic set is made on first use and reused after (`make_semi_synthetic_voc`).
 
     Raises:
-        DatasetNotFoundError: VOC without data_dir, or not where data_dir says.
+        DatasetNotFoundError: VOC without data_dir, or not where data_dir says; voc_tfds
+            not prepared there.
     """
     names = config.class_names()
+    if config.dataset == "voc_tfds":
+        images_dir = Path(config.proposals_dir).parent / f"voc{config.year}_tfds_images"
+        return tuple(tfds_detection_images(voc_tfds(split, year=config.year,
+                                                    data_dir=config.data_dir), images_dir)
+                     for split in (config.train_split, config.test_split))
     if config.dataset == "voc":
         if config.data_dir is None:
             raise DatasetNotFoundError(
                 "dataset voc needs --data-dir: the VOCdevkit folder extracted from the "
                 "official tars (VOCtrainval_06-Nov-2007.tar, VOCtest_06-Nov-2007.tar), or use "
-                "--dataset semi_synthetic.")
+                "--dataset voc_tfds (a prepared tensorflow-datasets copy) or semi_synthetic.")
         root, year = Path(config.data_dir), config.year
     else:
         root = make_semi_synthetic_voc(

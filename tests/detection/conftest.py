@@ -7,6 +7,7 @@ import pytest
 
 from keras_prelu.data import SEMI_SYNTHETIC_CLASSES, make_semi_synthetic_voc, voc_devkit
 from keras_prelu.data.fashion_mnist import DEBIAN_DIR
+from tests.data.test_voc import devkit, prepared_tfds  # noqa: F401 (the tfds route's fixtures)
 
 needs_fashion_mnist = pytest.mark.skipif(
     not (DEBIAN_DIR / "train-images-idx3-ubyte.gz").is_file(),

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from keras_prelu.data import voc_devkit
 from keras_prelu.detection.data import (
     DetectionImage,
     flip_boxes,
@@ -18,6 +19,8 @@ from keras_prelu.detection.data import (
     training_rois,
 )
 from keras_prelu.detection.pipeline import Sampling, check_rois, training_dataset
+from keras_prelu.detection.training import DetectionConfig, load_images
+from tests.data.test_voc import needs_labelme
 
 RNG = np.random.default_rng(11)
 SAMPLING = {"count": 64, "fg_fraction": 0.25, "fg_threshold": 0.5, "bg_range": (0.1, 0.5)}
@@ -187,3 +190,29 @@ def test_the_pipeline_refuses_rois_that_are_not_finite(tmp_path):
     data = training_dataset([image], [broken], sampling(), 1, seed=0, epoch=0)
     with pytest.raises(tf.errors.InvalidArgumentError, match="NaN or infinite"):
         next(iter(data))
+
+
+@needs_labelme
+def test_tensorflow_datasets_voc_gives_the_devkits_images(prepared_tfds, tmp_path):
+    """The voc_tfds route (tfds's real voc/2007 builder, run on labelme's VOC files) gives
+    the devkit route's images: the same ids, JPEG bytes, sizes, boxes, classes, difficult."""
+    devkit_dir, data_dir = prepared_tfds
+    common = {"train_split": "trainval", "test_split": "test",
+              "proposals_dir": str(tmp_path / "data" / "proposals")}
+    from_devkit = load_images(DetectionConfig(dataset="voc", data_dir=str(devkit_dir), **common))
+    from_tfds = load_images(DetectionConfig(dataset="voc_tfds", data_dir=str(data_dir), **common))
+    for want, got in zip(from_devkit, from_tfds, strict=True):
+        assert sorted(i.image_id for i in got) == sorted(i.image_id for i in want) != []
+        by_id = {image.image_id: image for image in want}
+        for image in got:
+            reference = by_id[image.image_id]
+            assert image.path.parent == tmp_path / "data" / "voc2007_tfds_images"
+            assert image.path.read_bytes() == reference.path.read_bytes()
+            assert (image.height, image.width) == (reference.height, reference.width)
+            np.testing.assert_array_equal(image.boxes, reference.boxes)
+            np.testing.assert_array_equal(image.labels, reference.labels)
+            np.testing.assert_array_equal(image.difficult, reference.difficult)
+    # The devkit's boxes are VOC's 1-based pixels less one.
+    record = voc_devkit(devkit_dir, "test")[0]
+    image = next(i for i in from_tfds[1] if i.image_id == record.image_id)
+    np.testing.assert_array_equal(image.boxes, record.boxes - 1)
