@@ -123,18 +123,29 @@ def _check(field, value):
     if value is None:
         if optional:
             return None
-        raise ValueError(f"Setting {field.name} must be {_describe(kind)}, not None.")
+        raise ValueError(f"Setting {field.name} must be {_describe(kind)}, not None{_help(field)}")
     if typing.get_origin(kind) is tuple:
         element = typing.get_args(kind)[0]
         if not isinstance(value, (list, tuple)):
-            raise ValueError(f"Setting {field.name} must be {_describe(kind)}, got {value!r}.")
-        value = tuple(_check_scalar(field, element, item) for item in value)
+            raise ValueError(
+                f"Setting {field.name} must be {_describe(kind)}, got {value!r}{_help(field)}")
+        try:
+            value = tuple(_check_scalar(field, element, item) for item in value)
+        except ValueError:
+            raise ValueError(
+                f"Setting {field.name} must be {_describe(kind)}, got {value!r}{_help(field)}"
+            ) from None
     else:
         value = _check_scalar(field, kind, value)
     choices = field.metadata.get("choices")
     if choices is not None and value not in choices:
         raise ValueError(f"Setting {field.name} must be one of {choices}, got {value!r}.")
     return value
+
+
+def _help(field):
+    """The end of a type error: the field's help, which says what it takes."""
+    return f": {field.metadata['help']}." if "help" in field.metadata else "."
 
 
 def _check_scalar(field, kind, value):
@@ -145,12 +156,14 @@ def _check_scalar(field, kind, value):
     elif kind is float:
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
         if ok and not math.isfinite(value):
-            raise ValueError(f"Setting {field.name} must be a finite number, got {value!r}.")
+            raise ValueError(
+                f"Setting {field.name} must be a finite number, got {value!r}{_help(field)}")
         value = float(value) if ok else value
     else:
         ok = isinstance(value, kind)
     if not ok:
-        raise ValueError(f"Setting {field.name} must be {_describe(kind)}, got {value!r}.")
+        raise ValueError(
+            f"Setting {field.name} must be {_describe(kind)}, got {value!r}{_help(field)}")
     return value
 
 

@@ -30,7 +30,7 @@ class Example(Settings):
         ({"fast": "yes"}, "Setting fast must be true or false, got 'yes'"),
         ({"name": "c"}, r"Setting name must be one of \('a', 'b'\), got 'c'"),
         ({"levels": 7}, "Setting levels must be a list of integers, got 7"),
-        ({"levels": [7, 2.5]}, "Setting levels must be an integer, got 2.5"),
+        ({"levels": [7, 2.5]}, r"Setting levels must be a list of integers, got \[7, 2.5\]"),
         ({"levels": None}, "Setting levels must be a list of integers, not None"),
         ({"epoch": 3}, r"Unknown setting\(s\) \['epoch'\] in the settings; known: "),
     ],

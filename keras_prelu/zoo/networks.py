@@ -85,11 +85,17 @@ class Pool(NamedTuple):
 
 
 class Architecture(NamedTuple):
-    """A trunk: the stem for each `stem` choice, then the body; and the SPP levels."""
+    """A trunk: the "imagenet" and "small" stems, then the body; and the SPP levels."""
 
     stems: dict
     body: list
     spp_levels: tuple
+
+    def stem(self, name):
+        """The stem's layers; "small_pooled" is the small stem and a 2x2 pool1."""
+        if name == "small_pooled":
+            return [*self.stems["small"], Pool("pool1", 2)]
+        return self.stems[name]
 
 
 def _stage(index, filters, count, kernel):
@@ -289,7 +295,7 @@ def _build(
         )
 
     layers = []
-    for spec in architecture.stems[options.stem] + architecture.body:
+    for spec in architecture.stem(options.stem) + architecture.body:
         if isinstance(spec, Pool):
             layers.append(
                 keras.layers.MaxPooling2D(spec.size, data_format=DATA_FORMAT, name=spec.name)

@@ -2,11 +2,9 @@
 
 Each field is defined once, here, with its default (the paper's, from `keras_prelu.paper`),
 a one-line help and, where there is a fixed set, its choices; the builders take the fields
-as keyword arguments and validate them by constructing `ModelOptions(**options)`. A
-command line or a settings file can be made from `dataclasses.fields(ModelOptions)`:
-each field's `type` is one of `str`, `int`, `float`, `bool`, `str | None`,
-`float | None` or `tuple[int, ...] | None`, and its `metadata` holds `"help"` and, where
-there is a fixed set, `"choices"`.
+as keyword arguments and validate them by constructing `ModelOptions(**options)`. It is a
+`keras_prelu.settings.Settings` section, checked as strictly as every setting, so a
+recipe's configuration takes its fields as its model section (`ModelSettings`).
 
 >>> import dataclasses
 >>> from keras_prelu.zoo import ModelOptions, model_a
@@ -15,23 +13,17 @@ there is a fixed set, `"choices"`.
 """
 
 import dataclasses
-import math
-import types
 
 from keras_prelu import paper
+from keras_prelu.settings import Settings, setting
 
 ACTIVATIONS = ("relu", "prelu", "prelu_shared", "lrelu")
 INITIALIZERS = ("he_fan_out", "he_fan_in", "xavier", "gaussian")
-STEMS = ("imagenet", "small")
-
-
-def _option(default, help, choices=None):
-    metadata = {"help": help} if choices is None else {"help": help, "choices": choices}
-    return dataclasses.field(default=default, metadata=metadata)
+STEMS = ("imagenet", "small", "small_pooled")
 
 
 @dataclasses.dataclass(frozen=True)
-class ModelOptions:
+class ModelOptions(Settings):
     """The common architecture and initialisation options of the zoo's builders.
 
     The defaults are the paper's; `width`, `stem`, `spp_levels` and `fc_units` shrink a
@@ -51,66 +43,63 @@ class ModelOptions:
     0.1
     >>> ModelOptions(width=True)
     Traceback (most recent call last):
-    ValueError: width=True is not a finite number (float): ...
+    ValueError: Setting width must be a number, got True: ...
     """
 
-    activation: str | None = _option(
+    activation: str | None = setting(
         None,
         "rectifier after every conv and fc1, fc2 (Sec. 2.1): relu, prelu (channel-wise "
         f"slopes from {paper.PRELU_INITIAL_SLOPE}), prelu_shared (one slope per layer) or "
         "lrelu; default: the model's own (keras_prelu.zoo.record(name).activation)",
-        ACTIVATIONS,
+        choices=ACTIVATIONS,
     )
-    negative_slope: float | None = _option(
+    negative_slope: float | None = setting(
         None,
         f"LReLU's fixed slope for x < 0, >= 0, only with activation lrelu (default "
         f"{paper.LRELU_SLOPE}, Table 2)",
     )
-    kernel_initializer: str = _option(
+    kernel_initializer: str = setting(
         "he_fan_out",
         "conv and fc kernels: he_fan_out (Eqn 14, what the paper trained with), he_fan_in "
         "(Eqn 10), xavier (std sqrt(1/n)) or gaussian (fixed std gaussian_std); He's std "
         "counts the rectifier's initial slope (Eqn 15)",
-        INITIALIZERS,
+        choices=INITIALIZERS,
     )
-    gaussian_std: float | None = _option(
+    gaussian_std: float | None = setting(
         None,
         f"std of kernel_initializer gaussian, > 0, only with it (default {paper.GAUSSIAN_STD}, "
         "the VGG team's)",
     )
-    small_fc_init: bool = _option(
+    small_fc_init: bool = setting(
         True,
         f"draw fc1, fc2 with std {paper.SMALL_FC_STDS['fc1']} and fc3 with "
         f"{paper.SMALL_FC_STDS['fc3']}, the paper's choice for un-normalised input in "
         "[-128, 128] (Sec. 2.2); otherwise kernel_initializer's",
     )
-    dropout: float = _option(paper.DROPOUT, "dropout rate after fc1 and fc2, in [0, 1) (Sec. 3)")
-    weight_decay: float = _option(
+    dropout: float = setting(paper.DROPOUT, "dropout rate after fc1 and fc2, in [0, 1) (Sec. 3)")
+    weight_decay: float = setting(
         paper.WEIGHT_DECAY,
         "Caffe weight decay on conv and fc kernels, never on slopes or biases (Sec. 2.1, 3), "
         ">= 0; 0 for none",
     )
-    width: float = _option(1.0, "multiplier of every conv layer's filter count, > 0")
-    stem: str = _option(
+    width: float = setting(1.0, "multiplier of every conv layer's filter count, > 0")
+    stem: str = setting(
         "imagenet",
-        "first layers: imagenet (the paper's) or small (one 3x3 stride-1 conv and no pool; "
-        "VGG-19: its two 3x3 convs without pool1) for 28-64 px inputs",
-        STEMS,
+        "first layers: imagenet (the paper's), small (one 3x3 stride-1 conv and no pool; "
+        "VGG-19: its two 3x3 convs without pool1) for 28-64 px inputs, or small_pooled "
+        "(small, then a 2x2 max pool as pool1: the next stage on half the map, as the "
+        "paper's stem halves it again after conv1)",
+        choices=STEMS,
     )
-    spp_levels: tuple[int, ...] | None = _option(
+    spp_levels: tuple[int, ...] | None = setting(
         None,
         "bins per side of each pyramid level, positive ints, e.g. 7 3 2 1; default the "
         "model's (Tables 1 and 3)",
     )
-    fc_units: int = _option(4096, "units of fc1 and fc2, >= 1")
+    fc_units: int = setting(4096, "units of fc1 and fc2, >= 1")
 
     def __post_init__(self):
-        for field in dataclasses.fields(self):
-            value = _typed(field, getattr(self, field.name))
-            object.__setattr__(self, field.name, value)
-            choices = field.metadata.get("choices")
-            if value is not None and choices is not None and value not in choices:
-                raise ValueError(f"Unknown {field.name} {value!r}; use one of {choices}.")
+        super().__post_init__()  # types and choices, strictly (keras_prelu.settings)
         if not self.width > 0:
             raise ValueError(f"width={self.width} must be a positive multiplier, e.g. 0.25.")
         if not 0 <= self.dropout < 1:
@@ -140,38 +129,3 @@ class ModelOptions:
                 )
             if not self.gaussian_std > 0:
                 raise ValueError(f"gaussian_std={self.gaussian_std} must be > 0.")
-
-
-def _typed(field, value):
-    """`value` as `field.type` takes it (an int as a float, a list of ints as a tuple).
-
-    Raises:
-        ValueError: naming the field and what it takes, if `value` is of another type.
-    """
-    kinds = field.type.__args__ if isinstance(field.type, types.UnionType) else (field.type,)
-    for kind in kinds:
-        if kind is type(None) and value is None:
-            return None
-        if kind is bool and isinstance(value, bool):
-            return value
-        if isinstance(value, bool):  # a bool is an int to Python, not a number here
-            continue
-        if kind is str and isinstance(value, str):
-            return value
-        if kind is int and isinstance(value, int):
-            return value
-        if kind is float and isinstance(value, (int, float)) and math.isfinite(value):
-            return float(value)
-        if kind == tuple[int, ...] and isinstance(value, (tuple, list)):
-            if all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-                return tuple(value)
-    expected = {
-        bool: "bool",
-        str: "string",
-        int: "whole number (int)",
-        float: "finite number (float)",
-        tuple[int, ...]: "tuple of ints",
-        type(None): "None",
-    }
-    wanted = " or ".join(expected[kind] for kind in kinds)
-    raise ValueError(f"{field.name}={value!r} is not a {wanted}: {field.metadata['help']}.")

@@ -343,6 +343,21 @@ def test_small_stem_and_grayscale():
     assert "pool1" not in [layer.name for layer in vgg.layers]
 
 
+@pytest.mark.parametrize("name, size", [("plain9", 28), ("model_a", 112), ("vgg19", 112)])
+def test_small_pooled_stem_is_the_small_stem_then_a_2x2_pool(name, size):
+    small = zoo.get(name, input_shape=(size, size, 1), stem="small", **SMALL)
+    pooled = zoo.get(name, input_shape=(size, size, 1), stem="small_pooled", **SMALL)
+    names = [layer.name for layer in small.layers[1:]]  # after the input layer
+    pooled_names = [layer.name for layer in pooled.layers[1:]]
+    # The same layers, with pool1 after the small stem's last conv and its rectifier.
+    stem_end = names.index("conv1_act" if "conv1_act" in names else "conv1_2_act") + 1
+    assert pooled_names == names[:stem_end] + ["pool1"] + names[stem_end:]
+    pool1 = pooled.get_layer("pool1")
+    assert pool1.pool_size == pool1.strides == (2, 2)
+    assert pool1.output.shape[1:3] == (size // 2, size // 2)
+    assert small.count_params() == pooled.count_params()  # SPP makes fc1 size-independent
+
+
 def test_width_spp_levels_fc_units_classes():
     model = zoo.model_c(
         width=0.25, spp_levels=(3, 1), fc_units=32, classes=7, classifier_activation=None
@@ -399,13 +414,16 @@ def test_channels_first_config_does_not_change_the_models(channels_first):
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"activation": "tanh"}, r"Unknown activation 'tanh'; use one of \('relu', 'prelu', "),
+        ({"activation": "tanh"},
+         r"Setting activation must be one of \('relu', 'prelu', 'prelu_shared', 'lrelu'\), "
+         r"got 'tanh'\."),
         (
             {"kernel_initializer": "glorot"},
-            r"Unknown kernel_initializer 'glorot'; use one of "
-            r"\('he_fan_out', 'he_fan_in', 'xavier', 'gaussian'\)",
+            r"Setting kernel_initializer must be one of "
+            r"\('he_fan_out', 'he_fan_in', 'xavier', 'gaussian'\), got 'glorot'\.",
         ),
-        ({"stem": "cifar"}, r"Unknown stem 'cifar'; use one of \('imagenet', 'small'\)"),
+        ({"stem": "cifar"},
+         r"Setting stem must be one of \('imagenet', 'small', 'small_pooled'\), got 'cifar'\."),
         ({"include_top": False, "pooling": "sum"}, r"Unknown pooling 'sum'; use one of \(None, "),
         ({"negative_slope": 0.1}, r"needs activation='lrelu', not None"),
         ({"activation": "prelu", "negative_slope": 0.1}, r"needs activation='lrelu', not 'prelu'"),
@@ -443,7 +461,7 @@ def test_channels_first_config_does_not_change_the_models(channels_first):
         ),
         (
             {"width": True},
-            r"width=True is not a finite number \(float\): multiplier of every conv layer's "
+            r"Setting width must be a number, got True: multiplier of every conv layer's "
             r"filter count, > 0\.",
         ),
         (

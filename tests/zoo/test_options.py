@@ -53,7 +53,7 @@ def test_every_field_is_described_for_a_config_system():
     assert choices == {
         "activation": ("relu", "prelu", "prelu_shared", "lrelu"),
         "kernel_initializer": ("he_fan_out", "he_fan_in", "xavier", "gaussian"),
-        "stem": ("imagenet", "small"),
+        "stem": ("imagenet", "small", "small_pooled"),
     }
 
 
@@ -76,30 +76,33 @@ def test_ints_become_floats_and_lists_tuples():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        # Types: a bool is not a number; a float is not an int.
+        # Types (keras_prelu.settings): a bool is not a number; a float is not an int.
         (
             {"width": True},
-            "width=True is not a finite number (float): multiplier of every conv layer's "
+            "Setting width must be a number, got True: multiplier of every conv layer's "
             "filter count, > 0.",
         ),
-        ({"width": "0.5"}, "width='0.5' is not a finite number (float)"),
-        ({"width": math.nan}, "width=nan is not a finite number (float)"),
-        ({"dropout": math.inf}, "dropout=inf is not a finite number (float)"),
-        ({"fc_units": 4096.0}, "fc_units=4096.0 is not a whole number (int): units of fc1"),
-        ({"fc_units": False}, "fc_units=False is not a whole number (int)"),
-        ({"small_fc_init": 1}, "small_fc_init=1 is not a bool: draw fc1, fc2 with std 0.01"),
-        ({"activation": 3}, "activation=3 is not a string or None: rectifier after"),
-        ({"negative_slope": True}, "negative_slope=True is not a finite number (float) or None"),
-        ({"spp_levels": (3.0, 1)}, "spp_levels=(3.0, 1) is not a tuple of ints or None"),
-        ({"spp_levels": (True,)}, "spp_levels=(True,) is not a tuple of ints or None"),
-        ({"spp_levels": "7321"}, "spp_levels='7321' is not a tuple of ints or None"),
+        ({"width": "0.5"}, "Setting width must be a number, got '0.5'"),
+        ({"width": math.nan}, "Setting width must be a finite number, got nan"),
+        ({"dropout": math.inf}, "Setting dropout must be a finite number, got inf"),
+        ({"fc_units": 4096.0}, "Setting fc_units must be an integer, got 4096.0: units of fc1"),
+        ({"fc_units": False}, "Setting fc_units must be an integer, got False"),
+        ({"small_fc_init": 1},
+         "Setting small_fc_init must be true or false, got 1: draw fc1, fc2 with std 0.01"),
+        ({"activation": 3}, "Setting activation must be a string, got 3: rectifier after"),
+        ({"negative_slope": True}, "Setting negative_slope must be a number, got True"),
+        ({"spp_levels": (3.0, 1)}, "Setting spp_levels must be a list of integers, got (3.0, 1)"),
+        ({"spp_levels": (True,)}, "Setting spp_levels must be a list of integers, got (True,)"),
+        ({"spp_levels": "7321"}, "Setting spp_levels must be a list of integers, got '7321'"),
         # Choices.
         (
             {"activation": "elu"},
-            "Unknown activation 'elu'; use one of ('relu', 'prelu', 'prelu_shared', 'lrelu').",
+            "Setting activation must be one of ('relu', 'prelu', 'prelu_shared', 'lrelu'), "
+            "got 'elu'.",
         ),
-        ({"kernel_initializer": "glorot"}, "Unknown kernel_initializer 'glorot'; use one of"),
-        ({"stem": "cifar"}, "Unknown stem 'cifar'; use one of ('imagenet', 'small')."),
+        ({"kernel_initializer": "glorot"}, "Setting kernel_initializer must be one of"),
+        ({"stem": "cifar"},
+         "Setting stem must be one of ('imagenet', 'small', 'small_pooled'), got 'cifar'."),
         # Ranges.
         ({"width": 0}, "width=0.0 must be a positive multiplier, e.g. 0.25."),
         ({"width": -1.0}, "width=-1.0 must be a positive multiplier"),
