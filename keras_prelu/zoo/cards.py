@@ -5,8 +5,11 @@
 writes `zoo/<name>.md` for every registered model and `zoo/README.md`, an index. Each
 card holds the architecture table at 224 x 224 (from the built model), the depth,
 multiply-adds beside Table 3's figure, exact parameter counts, the minimum input size,
-the paper's reported errors and the extras of the model's `ModelRecord` (other builds,
-tables, its family). A test regenerates the cards and fails when a committed one is stale.
+the paper's reported errors, the extras of the model's `ModelRecord` (other builds,
+tables, its family) and our measured results: the tables the reproduction's experiments
+make of their results JSON (`results/`, `keras_prelu.experiments.card_tables`), a family
+member's (plain22) on its family's card. A test regenerates the cards and fails when a
+committed one is stale.
 """
 
 import argparse
@@ -22,6 +25,8 @@ from keras_prelu.zoo.registry import get, names, record
 from keras_prelu.zoo.shapes import chain, min_input_size, output_shapes
 
 SIZE = (224, 224, 3)
+# The reproduction's committed results (`make reproduce`), read for the measured tables.
+RESULTS = pathlib.Path(__file__).resolve().parents[2] / "results"
 HEADER = "<!-- Written by `make cards` (python -m keras_prelu.zoo.cards zoo); do not edit. -->"
 # The activations whose parameter counts a card states (LReLU's are ReLU's).
 COUNTED = ("relu", "prelu", "prelu_shared")
@@ -145,13 +150,14 @@ def _defaults(model_record):
     )
 
 
-def render(model_record, model, cost):
+def render(model_record, model, cost, measured=()):
     """The Markdown card of a registered model.
 
     Args:
         model_record: its `ModelRecord`.
         model: the model built with its defaults (`get(name)`).
         cost: `complexity(model, (224, 224, 3))`.
+        measured: `CardTable`s of our measured results for the model.
 
     Returns:
         The card's Markdown text.
@@ -194,13 +200,44 @@ def render(model_record, model, cost):
         "",
         "## Our measured results",
         "",
-        "None yet.",
     ]
-    return "\n".join(lines) + "\n"
+    if not measured:
+        lines.append("None yet.")
+    for table in measured:
+        lines += ["#" + line if line.startswith("## ") else line for line in _table(table)]
+    return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def pages():
-    """Every card and the index, as {file name: Markdown text}."""
+def _card_of(name):
+    """The registered model whose card shows results of the model `name`: itself, or the
+    registered model of its family (`plain22`: plain30, the plain family's card)."""
+    if name in names():
+        return name
+    for registered in names():
+        family = record(registered).family
+        suffix = name.removeprefix(family) if family else name
+        if family and name.startswith(family) and suffix.isascii() and suffix.isdigit():
+            return registered
+    return None
+
+
+def measured_tables(results=RESULTS):
+    """{registered model: [CardTable, ...]}: our measured results from the reproduction's
+    results JSON in `results` (`keras_prelu.experiments.card_tables`)."""
+    from keras_prelu.experiments import card_tables  # the experiments import the zoo
+
+    tables = {}
+    for name, model_tables in card_tables(results).items():
+        card = _card_of(name)
+        if card is not None:
+            tables.setdefault(card, []).extend(model_tables)
+    return tables
+
+
+def pages(results=RESULTS):
+    """Every card and the index, as {file name: Markdown text}; the measured results from
+    the reproduction's results JSON in `results`."""
+    measured = measured_tables(results)
     written = {}
     lines = [
         "# Model zoo",
@@ -216,7 +253,7 @@ def pages():
         model_record = record(name)
         model = get(name)
         cost = complexity(model, SIZE)
-        written[f"{name}.md"] = render(model_record, model, cost)
+        written[f"{name}.md"] = render(model_record, model, cost, measured.get(name, ()))
         lines.append(
             f"| [{name}]({name}.md) | {model_record.source} | {cost.depth} | "
             f"{ACTIVATION_NAMES[model_record.activation]} | {cost.macs / 1e10:.3f}e10 | "
@@ -232,12 +269,15 @@ def pages():
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folder", type=pathlib.Path, help="where to write the cards")
-    folder = parser.parse_args(argv).folder
+    parser.add_argument("--results", type=pathlib.Path, default=RESULTS,
+                        help="the reproduction's results JSON (default: %(default)s)")
+    args = parser.parse_args(argv)
+    folder = args.folder
     folder.mkdir(parents=True, exist_ok=True)
     # Cards need shapes and counts, not weights: build without drawing them (model C
     # alone has 3e8). The variables stay uninitialised; this process ends right after.
     with keras.StatelessScope(initialize_variables=False):
-        written = pages()
+        written = pages(args.results)
     for filename, text in written.items():
         (folder / filename).write_text(text, encoding="utf-8")
         print(folder / filename)
