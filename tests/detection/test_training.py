@@ -41,6 +41,8 @@ def recipe():
 
 @pytest.mark.parametrize("argv, message", [
     (["train", "--dataset", "voc"], "dataset voc needs --data-dir"),
+    (["train", "--config", str(RECIPE.parents[0] / "configs" / "voc2007.toml")],
+     "dataset voc needs --data-dir"),
     (["detect"], "give a command first"),
 ])
 def test_the_recipe_fails_in_one_line_before_writing(argv, message, tmp_path, capsys):
