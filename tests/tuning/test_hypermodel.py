@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 from keras_prelu.data import load_fashion_mnist
+from keras_prelu.training import TrainConfig
 from keras_prelu.tuning import LReLUSlopeHyperModel
+from tests.tuning.conftest import ROOT
 
 
 def leaky_relu(x, slope):
@@ -17,8 +19,8 @@ def leaky_relu(x, slope):
 def test_the_default_hypermodel_builds_the_demo_network_with_lrelu_at_the_trial_slope():
     hypermodel = LReLUSlopeHyperModel()
     config = hypermodel.config
-    assert (config.dataset, config.model, config.width, config.stem) == (
-        "fashion_mnist", "plain9", 0.25, "small")
+    assert config == TrainConfig.load(ROOT / "recipes" / "configs" / "fashion_mnist.toml")
+    assert (config.dataset, config.model) == ("fashion_mnist", "plain9")
 
     hp = keras_tuner.HyperParameters()
     hp.values["slope"] = 0.37
