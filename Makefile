@@ -53,11 +53,17 @@ cards: setup
 	$(BIN)/python -m keras_prelu.zoo.cards zoo
 
 bench: setup
-	for script in layers pipeline training evaluation; do $(BIN)/python bench/$$script.py || exit 1; done
+	for script in layers pipeline training evaluation detection; do $(BIN)/python bench/$$script.py || exit 1; done
 
 # The paper's findings at a small scale (README, "Reproduction"): resumable (rerun it after
 # an interruption); then the model cards, which show the measured results.
 .PHONY: reproduce
 reproduce: setup debian-data
 	$(BIN)/python recipes/reproduce.py
+	$(BIN)/python -m keras_prelu.zoo.cards zoo
+
+# Table 8 at local scale (README, "Detection"): resumable; then the model cards.
+.PHONY: detect
+detect: setup debian-data
+	$(BIN)/python recipes/voc_fast_rcnn.py table8
 	$(BIN)/python -m keras_prelu.zoo.cards zoo

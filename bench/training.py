@@ -1,4 +1,4 @@
-"""Training speed of the full-size networks (Sec. 3; Table 3), as ratios measured in one process.
+"""Training speed of the full-size networks (Sec. 3; Table 3) and of `make demo`, in one process.
 
     .venv/bin/python bench/training.py [--batch 32] [--repeats 3]
 
@@ -12,17 +12,30 @@
     at 224 px. The paper: 2.6 s against 3.0 s per mini-batch of 128 on four K20s (ratio 0.87,
     Sec. 3), though their complexities are about equal (1.90e10 vs 1.96e10): model A moves
     VGG's convs off the largest maps.
+(c) `make demo`'s training here: time per step and per epoch, and images per second, beside
+    the 3x3-conv throughput of (a), to compare this machine with the README's figures.
+    `keras_prelu.training.train` runs the demo's config for a short and a long stretch
+    (`DEMO_STEPS`: one epoch of that many steps at the first learning rate, silent, in a fresh
+    output folder); the difference of their wall times over the difference of steps is one
+    step with the demo's input pipeline, metrics and callbacks, as start-up, tracing,
+    evaluation and saving cancel. An epoch is its steps plus one pass over the validation
+    set, timed on the trained model. Medians over `repeats` pairs of runs, after (a), (b).
 Variants are timed in turn, `repeats` rounds, after a warm-up step; a timing repeats a short
 step (the single convs) to last about `MIN_SECONDS`, so every variant of a round sees the same
 stretch of machine load. Figures are medians of the per-round values (throughputs) or ratios.
 """
 
 import argparse
+import contextlib
+import functools
+import io
 import math
 import os
 import shlex
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -31,8 +44,12 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import keras_prelu.zoo as zoo  # noqa: E402
+from keras_prelu.data import catalog  # noqa: E402
+from keras_prelu.training import TrainConfig, inputs, train  # noqa: E402
 
 PAPER_SECONDS = {"model_a": 2.6, "vgg19": 3.0}  # per 128 images on four K20s (Sec. 3)
+DEMO_CONFIG = Path(__file__).resolve().parents[1] / "recipes" / "configs" / "fashion_mnist.toml"
+DEMO_STEPS = (10, 70)  # the short and the long stretch of the demo's training
 CONV_SHAPES = ((56, 256), (28, 512))  # (side, channels) of model A's widest 3x3 layers
 MIN_SECONDS = 2.0
 
@@ -74,6 +91,52 @@ def conv_step(side, channels, batch):
     return (lambda: [g.numpy() for g in step()]), flops
 
 
+def demo_speed(repeats, config_path=DEMO_CONFIG, steps=DEMO_STEPS):
+    """`make demo`'s training speed on this machine, from short runs of its config.
+
+    The runs are one epoch of `steps[0]` or `steps[1]` steps at the first learning rate
+    (a schedule's switches cost nothing per step), silent, each in a fresh directory.
+
+    Args:
+        repeats: Pairs of runs (short, long); the figures are medians over pairs.
+        config_path: The demo's config file.
+        steps: Steps of the short and the long run.
+
+    Returns:
+        {"step": seconds, "validation": seconds, "epoch": seconds, "steps_per_epoch": n,
+        "images_per_second": training images per second over an epoch, "fixed": seconds of
+        a run besides its steps (data, model, tracing, test pass, saving; not the imports)}.
+
+    Example:
+
+    >>> demo_speed(1)["epoch"]  # seconds
+    """
+    demo = TrainConfig.load(config_path)
+    data = inputs.load(demo, catalog.get(demo.dataset), demo.seed)
+    steps_per_epoch = demo.steps_per_epoch or data.num_train // demo.global_batch_size
+    step_times, fixed_times, validation_times = [], [], []
+    for _ in range(repeats):
+        seconds = []
+        for n in steps:
+            with tempfile.TemporaryDirectory() as output_dir:
+                config = demo.replace(steps_per_epoch=n, epochs=1, switch_epochs=None,
+                                      learning_rates=demo.learning_rates[:1], verbose=0,
+                                      output_dir=output_dir)
+                start = time.perf_counter()
+                with contextlib.redirect_stdout(io.StringIO()):
+                    model = train(config).model
+                seconds.append(time.perf_counter() - start)
+        step_times.append((seconds[1] - seconds[0]) / (steps[1] - steps[0]))
+        fixed_times.append(seconds[0] - steps[0] * step_times[-1])
+        validation_times.append(timed(functools.partial(model.evaluate, data.validation,
+                                                        verbose=0)))
+    step, validation = float(np.median(step_times)), float(np.median(validation_times))
+    epoch = steps_per_epoch * step + validation
+    return {"step": step, "validation": validation, "epoch": epoch,
+            "steps_per_epoch": steps_per_epoch, "fixed": float(np.median(fixed_times)),
+            "images_per_second": steps_per_epoch * demo.global_batch_size / epoch}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     # The paper's 128-image mini-batch split over four GPUs: 32 per device and step.
@@ -110,6 +173,13 @@ def main():
     print(f"(b) time per image: model A {per_image['model_a']:.2f} s, VGG-19 "
           f"{per_image['vgg19']:.2f} s; model A / VGG-19 {ratio:.2f} (paper: 2.6 s / 3.0 s per "
           f"128 = {paper:.2f})")
+    demo = demo_speed(args.repeats)
+    print(f"(c) make demo's training here: {1000 * demo['step']:.0f} ms per step, "
+          f"{demo['epoch']:.1f} s per epoch ({demo['steps_per_epoch']} steps + "
+          f"{demo['validation']:.1f} s validation), {demo['images_per_second']:.0f} images/s, "
+          f"{demo['fixed']:.0f} s per run besides the epochs; "
+          f"3x3-conv throughput {np.median(peak) / 1e9:.0f} GFLOP/s (compare both with the "
+          "README's Performance figures)")
 
 
 if __name__ == "__main__":

@@ -333,6 +333,12 @@ def train_detector(config, strategy=None):
               "it afresh, moving this one aside).")
         model = keras.models.load_model(run.path / "model.keras", safe_mode=True)
         return DetectionResult(model, {}, run.finished, run.path)
+    # Before the data set, proposals or model are made: they take minutes.
+    if config.backbone_weights is not None and not Path(config.backbone_weights).is_file():
+        raise FileNotFoundError(
+            f"--backbone-weights {config.backbone_weights} is not a file: give a trained "
+            "classifier's model.keras (recipes/train.py writes one; `make detect` trains "
+            "the backbones), or no --backbone-weights for a detector without pretraining.")
     train_images, test_images = load_images(config)
     steps_per_epoch = _steps_per_epoch(config, len(train_images))
     verbose = 1 if config.verbose else 0
