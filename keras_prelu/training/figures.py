@@ -9,6 +9,7 @@ classes, beyond which a matrix is unreadable). Each file is written atomically.
 
 import importlib.util
 
+import keras
 import numpy as np
 
 from keras_prelu import paper
@@ -26,7 +27,10 @@ def _predict(model, dataset, mean, limit=None):
     for x, y in dataset:
         images.append(np.asarray(x) + mean)
         labels.append(np.asarray(y))
-        predictions.append(np.argmax(model.predict_on_batch(x), axis=-1))
+        # A plain call, not predict_on_batch: under a tf.distribute strategy that returns
+        # every replica's copy of the batch's scores.
+        scores = keras.ops.convert_to_numpy(model(x, training=False))
+        predictions.append(np.argmax(scores, axis=-1))
         if limit is not None and sum(map(len, labels)) >= limit:
             break
     return tuple(np.concatenate(parts)[:limit] for parts in (images, labels, predictions))
@@ -44,13 +48,17 @@ def write_figures(run, model, data, *, title):
     Returns:
         The paths written; none without matplotlib (the `plots` extra), which is said.
     """
-    if not run.chief:
-        return []
     if importlib.util.find_spec("matplotlib") is None:
         print("No figures: matplotlib is not installed (pip install 'keras-prelu[plots]').")
         return []
     from keras_prelu import plotting
 
+    if not run.chief:
+        return []
+    mean = np.asarray(data.mean, dtype=np.float32)
+    shown = _predict(model, data.test, mean, limit=GRID_IMAGES)
+    confusion = (_predict(model, data.test, mean)[1:]
+                 if data.classes <= CONFUSION_MAX_CLASSES else None)
     paths = [run.write_figure("learning_curves.png", lambda path: plotting.learning_curves(
         run.path / "history.csv", path, title=f"Learning curves: {title}"))]
     slopes = layer_slopes(model)
@@ -58,13 +66,11 @@ def write_figures(run, model, data, *, title):
         paths.append(run.write_figure("slopes.png", lambda path: plotting.slope_distributions(
             slopes, path, reference=TABLE1_REFERENCE, title=f"Learned PReLU slopes: {title}",
             reference_label="Table 1 (14 layers, ImageNet)")))
-    mean = np.asarray(data.mean, dtype=np.float32)
-    shown = _predict(model, data.test, mean, limit=GRID_IMAGES)
     images = np.clip(shown[0], 0, 255).astype(np.uint8)
     paths.append(run.write_figure("predictions.png", lambda path: plotting.prediction_grid(
         images, shown[1], shown[2], data.class_names, path, title=f"Test images: {title}")))
-    if data.classes <= CONFUSION_MAX_CLASSES:
-        _, labels, predictions = _predict(model, data.test, mean)
+    if confusion is not None:
+        labels, predictions = confusion
         paths.append(run.write_figure("confusion_matrix.png", lambda path: (
             plotting.confusion_matrix(labels, predictions, data.class_names, path,
                                       title=f"Confusion matrix, test split: {title}"))))
