@@ -101,7 +101,7 @@ def test_a_family_member_has_no_record_of_its_own():
 
 
 def test_builder_errors_pass_through():
-    with pytest.raises(ValueError, match="Unknown activation 'elu'"):
+    with pytest.raises(ValueError, match="Setting activation must be one of .*, got 'elu'"):
         zoo.get("model_a", activation="elu")
 
 
