@@ -111,6 +111,19 @@ class Arm(NamedTuple):
     seed: int
 
 
+def activation_arms(settings):
+    """One `Arm` per seed and activation of `settings` (all activations of a seed, then the
+    next): the runs of the experiments that compare rectifiers."""
+    return [Arm(f"{settings.model}-{activation}-s{seed}", {"activation": activation}, seed)
+            for seed in settings.seeds for activation in settings.activations]
+
+
+def describe_activation_arms(settings):
+    """What an experiment of `activation_arms` does, for its progress line."""
+    return (f"{len(settings.arms())} runs: {settings.model} x {', '.join(settings.activations)}"
+            f" x seeds {list(settings.seeds)}")
+
+
 class DataShape(NamedTuple):
     """What the planning needs of a dataset: image shape, classes, split sizes."""
 

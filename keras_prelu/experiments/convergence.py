@@ -42,17 +42,10 @@ class Settings(common.TrainedExperiment):
             raise ValueError(f"The comparison needs 2 activations, got {self.activations}.")
 
     def arms(self):
-        return [common.Arm(f"{self.model}-{activation}-s{seed}", {"activation": activation},
-                           seed)
-                for seed in self.seeds for activation in self.activations]
+        return common.activation_arms(self)
 
 
-def describe(settings):
-    """What the experiment does, for its progress line."""
-    return (f"{len(settings.arms())} runs: {settings.model} x {', '.join(settings.activations)}"
-            f" x seeds {list(settings.seeds)}")
-
-
+describe = common.describe_activation_arms
 prepare = common.prepare_trained
 plan = common.plan_trained
 
