@@ -20,9 +20,10 @@ def parse(argv):
 
 
 def test_boolean_settings_are_switches():
-    config = parse(["--xla", "--mixed-precision", "--deterministic", "--seed", "1"])
-    assert (config.xla, config.mixed_precision, config.deterministic, config.seed) == (
-        True, True, True, 1)
+    config = parse(["--xla", "--mixed-precision"])
+    assert (config.xla, config.mixed_precision, config.deterministic) == (True, True, False)
+    config = parse(["--deterministic", "--seed", "1"])
+    assert (config.deterministic, config.seed) == (True, 1)
     assert parse(["--no-xla"]).xla is False
     assert parse([]).xla is False
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import keras
 import tensorflow as tf
+from tensorflow.python.framework import config as tf_config  # disable_op_determinism
 
 from keras_prelu.data.order import draw_seed
 from keras_prelu.training import run_directory
@@ -127,8 +128,13 @@ def prepare_run(settings, task, *, default_dir, strategy=None):
     if seed is None:
         seed = directory.seed if directory.resuming else _agree(strategy, draw_seed())
     keras.utils.set_random_seed(seed)  # initial weights, dropout masks, data order
+    # Determinism is process-wide: set it both ways, so that a run after a deterministic
+    # one in the same process (a notebook, a search) is not silently deterministic, with
+    # XLA turned off.
     if settings.deterministic:
         tf.config.experimental.enable_op_determinism()
+    else:
+        tf_config.disable_op_determinism()
     if settings.mixed_precision:
         gpu = bool(tf.config.list_logical_devices("GPU"))
         keras.config.set_dtype_policy("mixed_float16" if gpu else "mixed_bfloat16")

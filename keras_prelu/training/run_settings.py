@@ -80,6 +80,11 @@ class RunSettings(Settings):
             )
         if self.deterministic and self.seed is None:
             raise ValueError("deterministic=True needs a seed (--seed N).")
+        if self.deterministic and self.xla:
+            # Keras compiles without XLA while op determinism is on, and says so only in
+            # a warning: refuse the pair rather than train something else than asked.
+            raise ValueError("deterministic=True turns XLA off (Keras cannot compile "
+                             "deterministic kernels): choose --deterministic or --xla.")
 
     def identity(self):
         """The settings that define what is trained: all but `RESUMABLE`."""
