@@ -380,11 +380,13 @@ CANDIDATES = {
     "fc 512": {"overrides": {"fc_units": 512}},
     "fc 256": {"overrides": {"fc_units": 256}},
     "small14, 1/4 width": {"overrides": {"model": "small14"}},
-    "model_a, 1/16 width, fc 512, spp 4-2-1":
+    "model_a, 1/16 width, fc 512, spp 4-2-1, no pool1":
         {"overrides": {"model": "model_a", "width": 0.0625, "fc_units": 512,
-                       "spp_levels": (4, 2, 1)}},
+                       "spp_levels": (4, 2, 1), "stem": "small"}},
     "batch 256, fc 512, per-batch augmentation":
         {"overrides": {"global_batch_size": 256, "fc_units": 512}, "per_batch": True},
+    "spp 4-2-1": {"overrides": {"spp_levels": (4, 2, 1)}},
+    "width 3/8": {"overrides": {"width": 0.375}},
 }
 
 
