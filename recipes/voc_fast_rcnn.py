@@ -5,7 +5,7 @@
     python recipes/voc_fast_rcnn.py train --config recipes/configs/voc_semi_synthetic.toml \
         --backbone-weights runs/table8/backbone-prelu-seed1/model.keras
     python recipes/voc_fast_rcnn.py table8        # `make detect`: Table 8 at local scale
-    python recipes/voc_fast_rcnn.py table8 --quick --output-dir /tmp/t8 --results-dir /tmp/r
+    python recipes/voc_fast_rcnn.py table8 --quick  # in runs/table8-quick, minutes
 
 `train` fine-tunes one detector (every setting of keras_prelu.detection.DetectionConfig is
 a flag, and can come from a TOML or JSON file: --config; flags win) and tests it on the

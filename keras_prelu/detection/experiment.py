@@ -72,8 +72,12 @@ class Table8Settings(Settings):
     quick: bool = setting(
         False, "every stage for a few steps on a tiny set: the whole experiment end to end "
         "in minutes (its numbers mean nothing)")
-    output_dir: str = setting("runs/table8", "the runs and the data (set, proposals' cache)")
-    results_dir: str = setting("results/detection", "where the summary and figures go")
+    output_dir: str | None = setting(
+        None, "the runs and the data (set, proposals' cache); none: runs/table8 (quick: "
+        "runs/table8-quick)")
+    results_dir: str | None = setting(
+        None, "where the summary and figures go; none: results/detection, the committed "
+        "ones (quick: the output directory's results/)")
     verbose: int = setting(1, "0 silent, 1 progress bars, 2 one line per epoch",
                            choices=(0, 1, 2))
 
@@ -81,6 +85,12 @@ class Table8Settings(Settings):
         super().__post_init__()
         if not self.seeds or len(set(self.seeds)) != len(self.seeds):
             raise ValueError(f"seeds must be one or more different seeds, got {self.seeds}.")
+        # A quick run's meaningless numbers must never land beside the committed results.
+        output_dir = self.output_dir or ("runs/table8-quick" if self.quick else "runs/table8")
+        object.__setattr__(self, "output_dir", output_dir)
+        if self.results_dir is None:
+            object.__setattr__(self, "results_dir", str(Path(output_dir) / "results")
+                               if self.quick else "results/detection")
 
 
 def backbone_config(settings, activation, seed):

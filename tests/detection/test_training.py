@@ -104,12 +104,21 @@ def test_two_replicas_train_the_weights_of_one_device(tiny_voc, tmp_path):
     assert 0 <= results["map"] <= 1 and results["steps"] == 2
 
 
+def test_only_the_full_experiment_writes_the_committed_results_by_default():
+    assert (Table8Settings().output_dir, Table8Settings().results_dir) == (
+        "runs/table8", "results/detection")
+    assert (Table8Settings(quick=True).output_dir, Table8Settings(quick=True).results_dir) == (
+        "runs/table8-quick", "runs/table8-quick/results")
+    assert Table8Settings(quick=True, results_dir="r").results_dir == "r"
+
+
 @needs_fashion_mnist
 def test_the_quick_experiment_runs_every_stage_end_to_end(tmp_path):
     """Backbones on Fashion-MNIST, the semi-synthetic set, selective search, detectors from
     each backbone and from scratch, detection, VOC 2007 evaluation, the summary and figures."""
+    # No results_dir: a quick run writes its summary in its own folder, never results/.
     settings = Table8Settings(quick=True, seeds=(1,), output_dir=str(tmp_path / "runs"),
-                              results_dir=str(tmp_path / "results"), verbose=0)
+                              verbose=0)
     summary = run_table8(settings)
     assert set(summary["variants"]) == {"relu", "prelu", "prelu_scratch"}
     for variant in summary["variants"].values():
@@ -122,7 +131,7 @@ def test_the_quick_experiment_runs_every_stage_end_to_end(tmp_path):
         assert record["identity"]["backbone_weights"] == (
             None if run["variant"] == "prelu_scratch"
             else str(tmp_path / "runs" / f"backbone-{run['variant']}-seed1" / "model.keras"))
-    results = tmp_path / "results"
+    results = tmp_path / "runs" / "results"
     assert json.loads((results / "table8.json").read_text())["variants"].keys() == \
         summary["variants"].keys()
     assert "PReLU backbone" in (results / "table8.md").read_text()
