@@ -56,9 +56,11 @@ def write_figures(run, model, data, *, title):
     if not run.chief:
         return []
     mean = np.asarray(data.mean, dtype=np.float32)
-    shown = _predict(model, data.test, mean, limit=GRID_IMAGES)
-    confusion = (_predict(model, data.test, mean)[1:]
-                 if data.classes <= CONFUSION_MAX_CLASSES else None)
+    # One pass: the whole test split when the confusion matrix is drawn (its first images
+    # are the grid's), else only the grid's images.
+    with_confusion = data.classes <= CONFUSION_MAX_CLASSES
+    images, labels, predictions = _predict(
+        model, data.test, mean, limit=None if with_confusion else GRID_IMAGES)
     paths = [run.write_figure("learning_curves.png", lambda path: plotting.learning_curves(
         run.path / "history.csv", path, title=f"Learning curves: {title}"))]
     slopes = layer_slopes(model)
@@ -66,11 +68,11 @@ def write_figures(run, model, data, *, title):
         paths.append(run.write_figure("slopes.png", lambda path: plotting.slope_distributions(
             slopes, path, reference=TABLE1_REFERENCE, title=f"Learned PReLU slopes: {title}",
             reference_label="Table 1 (14 layers, ImageNet)")))
-    images = np.clip(shown[0], 0, 255).astype(np.uint8)
+    shown = np.clip(images[:GRID_IMAGES], 0, 255).astype(np.uint8)
     paths.append(run.write_figure("predictions.png", lambda path: plotting.prediction_grid(
-        images, shown[1], shown[2], data.class_names, path, title=f"Test images: {title}")))
-    if confusion is not None:
-        labels, predictions = confusion
+        shown, labels[:GRID_IMAGES], predictions[:GRID_IMAGES], data.class_names, path,
+        title=f"Test images: {title}")))
+    if with_confusion:
         paths.append(run.write_figure("confusion_matrix.png", lambda path: (
             plotting.confusion_matrix(labels, predictions, data.class_names, path,
                                       title=f"Confusion matrix, test split: {title}"))))
