@@ -12,8 +12,9 @@ on images of the semi-synthetic set (made in a temporary folder):
    `RoIPyramidPooling`, against the same step with the pooling's output replaced by a
    constant (trunk, fc layers, loss and update only).
 3. The RoI head's pooling (all levels at once) on 2,000 proposals, against pooling each
-   level with a loop over the rois (one `RoIPooling` call per roi and level, eager, as a
-   port of Caffe's per-roi kernel would; timed on 100 rois, scaled to 2,000).
+   level with a loop over the rois: bench/layers.py's `per_roi_loop` (a compiled
+   `tf.map_fn` over the rois, each bin its own max, as public Keras RoI layers do),
+   forward and forward + backward; both give the same numbers (checked).
 
 Figures are medians over the repeats. Weights do not change the costs: the detector is
 freshly initialised.
@@ -30,18 +31,19 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+# bench/layers.py (this folder is on the path when a bench script runs)
+from layers import forward_backward, interleaved, per_roi_loop, ratio  # noqa: E402
+
 from keras_prelu import zoo  # noqa: E402
 from keras_prelu.data import SEMI_SYNTHETIC_CLASSES, make_semi_synthetic_voc, voc_devkit  # noqa: E402
 from keras_prelu.detection.data import detection_images, read_image  # noqa: E402
 from keras_prelu.detection.fast_rcnn import fast_rcnn  # noqa: E402
 from keras_prelu.detection.inference import detect_all  # noqa: E402
 from keras_prelu.detection.proposals import selective_search  # noqa: E402
-from keras_prelu.layers import RoIPooling  # noqa: E402
 
 BACKBONE = {"input_shape": (None, None, 1), "classes": 10, "activation": "prelu",
             "width": 0.25, "stem": "small", "fc_units": 1024, "dropout": 0.0}
 SCALE = (144, 240)
-LOOPED_ROIS = 100
 
 
 def detector():
@@ -131,24 +133,28 @@ def bench_head(model, repeats):
     boxes = np.concatenate([corners, corners + rng.uniform(20, 90, (2000, 2))], axis=1)
     rois = tf.constant(np.concatenate([np.zeros((2000, 1)), boxes], axis=1), tf.float32)
     pooling = model.roi_pooling
-    at_once = tf.function(lambda: pooling([maps, rois]))
-    layers = [RoIPooling(n, pooling.spatial_scale, data_format="channels_last")
-              for n in pooling.levels]
+    channels = maps.shape[-1]
 
-    def looped():
-        return [tf.reshape(tf.transpose(layer([maps, rois[i:i + 1]]), (0, 3, 1, 2)), (1, -1))
-                for i in range(LOOPED_ROIS) for layer in layers]
+    def looped(features):
+        # Each level's (R, n, n, C) bins flattened channel-major, as the head lays them out.
+        return tf.concat([
+            tf.reshape(tf.transpose(per_roi_loop(features, rois, n, pooling.spatial_scale,
+                                                 vectorised_bins=False), (0, 3, 1, 2)),
+                       (2000, channels * n * n))
+            for n in pooling.levels], axis=-1)
 
-    at_once(), looped()
-    fast, slow = [], []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        at_once()
-        fast.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        looped()
-        slow.append((time.perf_counter() - start) * 2000 / LOOPED_ROIS)
-    return float(np.median(fast)), float(np.median(slow))
+    at_once = lambda features: pooling([features, rois])  # noqa: E731
+    np.testing.assert_array_equal(tf.function(looped)(maps).numpy(),
+                                  tf.function(at_once)(maps).numpy())
+    upstream = tf.constant(rng.standard_normal((2000, pooling.compute_output_shape(
+        (maps.shape, (None, 5)))[-1])), tf.float32)
+    variants = {}
+    for name, pool in (("at_once", at_once), ("looped", looped)):
+        compiled = tf.function(pool)
+        variants[name] = lambda f=compiled: f(maps).numpy()
+        variants[name + "_backward"] = forward_backward(
+            lambda x, pool=pool: tf.reduce_sum(pool(x) * upstream), maps)
+    return interleaved(variants, repeats, number=1)
 
 
 def main():
@@ -168,9 +174,12 @@ def main():
     step, share = bench_pooling_share(model, args.repeats)
     print(f"2. training step (2 images x 64 rois): {step * 1000:.0f} ms, of which RoI "
           f"pooling (forward and backward) {100 * share:.0f}%")
-    fast, slow = bench_head(model, args.repeats)
-    print(f"3. RoI head pooling of 2,000 proposals, levels {model.levels}: {fast * 1000:.1f} ms "
-          f"at once vs {slow * 1000:.0f} ms with a loop over the rois ({slow / fast:.0f}x)")
+    times = bench_head(model, args.repeats)
+    print(f"3. RoI head pooling of 2,000 proposals, levels {model.levels}:")
+    for suffix, what in (("", "forward"), ("_backward", "forward + backward")):
+        fast, slow = (np.median(times[name + suffix]) for name in ("at_once", "looped"))
+        print(f"   {what}: {fast * 1000:.0f} ms at once vs {slow * 1000:.0f} ms with a loop "
+              f"over the rois ({ratio(times, 'looped' + suffix, 'at_once' + suffix):.1f}x)")
 
 
 if __name__ == "__main__":
