@@ -223,11 +223,18 @@ def _card_of(name):
 
 def measured_tables(results=RESULTS):
     """{registered model: [CardTable, ...]}: our measured results from the reproduction's
-    results JSON in `results` (`keras_prelu.experiments.card_tables`)."""
+    results JSON in `results` (`keras_prelu.experiments.card_tables`) and from Table 8's
+    (`keras_prelu.detection.experiment.card_tables`, `results/detection`)."""
     from keras_prelu.experiments import card_tables  # the experiments import the zoo
 
+    measured = card_tables(results)
+    if (pathlib.Path(results) / "detection").is_dir():  # the detection package needs OpenCV
+        from keras_prelu.detection.experiment import card_tables as detection_tables
+
+        for name, model_tables in detection_tables(results).items():
+            measured.setdefault(name, []).extend(model_tables)
     tables = {}
-    for name, model_tables in card_tables(results).items():
+    for name, model_tables in measured.items():
         card = _card_of(name)
         if card is not None:
             tables.setdefault(card, []).extend(model_tables)

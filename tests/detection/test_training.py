@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from keras_prelu.detection.experiment import Table8Settings, run_table8
+from keras_prelu.detection.experiment import Table8Settings, markdown_table, run_table8
 from keras_prelu.detection.training import DetectionConfig
 from tests.detection.conftest import needs_fashion_mnist, tiny_detector
 
@@ -137,3 +137,19 @@ def test_the_quick_experiment_runs_every_stage_end_to_end(tmp_path):
     assert "PReLU backbone" in (results / "table8.md").read_text()
     for figure in ("detections.png", "precision_recall.png"):
         assert (results / figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_committed_table8_is_the_full_experiment_and_the_readme_shows_it():
+    """results/detection holds a full run (two seeds or more, not --quick) of the committed
+    configs, its table is what `markdown_table` makes of its JSON, and the README shows
+    that table: a rerun of `make detect` that is not copied into the README fails here."""
+    root = Path(__file__).resolve().parents[2]
+    results = root / "results" / "detection"
+    summary = json.loads((results / "table8.json").read_text(encoding="utf-8"))
+    assert not summary["settings"]["quick"] and len(summary["settings"]["seeds"]) >= 2
+    detector = DetectionConfig.load(str(root / "recipes" / "configs" / "voc_semi_synthetic.toml"))
+    steps = detector.epochs * detector.train_images // detector.global_batch_size
+    assert [run["steps"] for run in summary["detectors"]] == [steps] * len(summary["detectors"])
+    table = markdown_table(summary)
+    assert (results / "table8.md").read_text(encoding="utf-8") == table + "\n"
+    assert table in (root / "README.md").read_text(encoding="utf-8")
