@@ -143,7 +143,9 @@ def bench_head(model, repeats):
                        (2000, channels * n * n))
             for n in pooling.levels], axis=-1)
 
-    at_once = lambda features: pooling([features, rois])  # noqa: E731
+    def at_once(features):
+        return pooling([features, rois])
+
     np.testing.assert_array_equal(tf.function(looped)(maps).numpy(),
                                   tf.function(at_once)(maps).numpy())
     upstream = tf.constant(rng.standard_normal((2000, pooling.compute_output_shape(
