@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/demo_profile.py [--rounds 5] [--threads]
 
-The demo (recipes/configs/fashion_mnist.toml) trains plain9 at 1/4 width with channel-wise
-PReLU on Fashion-MNIST, batch 128, 429 steps an epoch. Everything is measured in this
+The demo (recipes/configs/fashion_mnist.toml) trains plain9 at 3/8 width, fc 256, with
+channel-wise PReLU on Fashion-MNIST, batch 128, 429 steps an epoch. Everything is measured in this
 process, the variants of a section timed in turn for `rounds` rounds, so a shared machine's
 load falls on all of them alike; figures are medians over rounds of each variant's time
 and of its ratio to the section's first row. A training step is timed inside `fit`, from
@@ -20,12 +20,13 @@ otherwise. "CPU" is the process's CPU-seconds per step (both cores busy: 2x the 
    loss, the optimizer's update and Keras's step.
 3. Per epoch: the validation pass and checkpoint saves, the resulting epoch, and the
    loop's fixed cost per run (set-up, first batches, epoch end).
-4. The input pipeline alone, batches as fast as they come: the demo's per-example map,
-   and the same crop-and-flip done once per batch (`per_batch_dataset`).
+4. The input pipeline alone, batches as fast as they come: the demo's crop-and-flip of
+   whole batches, and the same made per image by a parallel map (`per_example_dataset`,
+   the demo's pipeline until 2026-12).
 5. Candidates: time per epoch (steps x step + validation) against the demo's, in the
-   demo's loop: larger batches, XLA, mixed_bfloat16 (emulated on CPUs without
-   AVX512-BF16/AMX), the per-batch pipeline, smaller fc layers, other zoo networks, and
-   a combination.
+   demo's loop: the demo's earlier networks, larger batches, XLA, mixed_bfloat16 (emulated
+   on CPUs without AVX512-BF16/AMX), the per-example pipeline, other fc, pyramid and
+   width settings, and another zoo network.
 6. This machine's 3x3-conv throughput (bench/training.py's measure), for context.
 7. With --threads (about 3 more minutes): the demo's step and the bare step in child
    processes with other TensorFlow intra-/inter-op thread counts (fixed at start-up).
@@ -89,11 +90,11 @@ class Variant:
         overrides: TrainConfig fields that differ from the demo's config.
         metrics: Compile with the demo's two top-k error metrics.
         bfloat16: Build under the mixed_bfloat16 policy.
-        per_batch: Train on `per_batch_dataset` instead of the demo's pipeline.
+        per_example: Train on `per_example_dataset` instead of the demo's pipeline.
         datasets: Cache of `inputs.load` results by batch size.
     """
 
-    def __init__(self, overrides=(), *, metrics=True, bfloat16=False, per_batch=False,
+    def __init__(self, overrides=(), *, metrics=True, bfloat16=False, per_example=False,
                  datasets=None):
         self.config = TrainConfig.load(DEMO_CONFIG, **dict(overrides))
         batch = self.config.global_batch_size
@@ -118,14 +119,14 @@ class Variant:
             jit_compile=self.config.xla,
         )
         self.model.optimizer.build(self.model.trainable_variables)
-        self.per_batch = per_batch
+        self.per_example = per_example
         self.steps_per_epoch = self.data.num_train // batch
         self.calls = 0  # each timed call trains on the next epoch's batches
 
     def epoch_data(self, epoch, input_context=None):
         epoch += self.calls
-        if self.per_batch:
-            return per_batch_dataset(self.config, epoch)
+        if self.per_example:
+            return per_example_dataset(self.config, epoch)
         return self.data.train(epoch, input_context)
 
     def held_batches(self, count):
@@ -174,36 +175,30 @@ class Variant:
         return time.perf_counter() - start
 
 
-def per_batch_dataset(config, epoch):
-    """The demo's training batches with the crop and flip drawn and applied per batch.
+def per_example_dataset(config, epoch):
+    """The demo's training batches with the crop and flip made per image, by a parallel map.
 
     The same order (`epoch_order`) and augmentation (`pad` zeros, a random crop back to
-    28x28, a random flip) as the demo's per-example map, in a handful of ops per batch:
-    one stateless draw of every example's offsets and flip from (seed, epoch, position of
-    the batch's first example), then two batched gathers.
+    28x28, a random flip) as the demo's pipeline, which crops and flips whole batches
+    (`augment.pad_crop_flip`): the way the demo did it until 2026-12, for comparison.
     """
     x, y = _training_arrays(config)
     mean = tf.constant(kp_data.mean_image(x))
     images, labels = tf.constant(x), tf.constant(y.astype(np.int32))
-    pad, batch = config.pad, config.global_batch_size
-    side = x.shape[1]
-    seed = tf.constant([config.seed, epoch], tf.int64)
+    pad = config.pad
 
-    def augment(positions, index):
-        draws = tf.random.stateless_uniform(
-            [batch, 3], tf.random.experimental.stateless_fold_in(seed, positions[0]))
-        offsets = tf.cast(draws[:, :2] * (2 * pad + 1), tf.int32)
-        padded = tf.pad(tf.gather(images, index), [[0, 0], [pad, pad], [pad, pad], [0, 0]])
-        rows = offsets[:, :1] + tf.range(side)
-        cols = offsets[:, 1:] + tf.range(side)
-        crops = tf.gather(tf.gather(padded, rows, axis=1, batch_dims=1), cols, axis=2,
-                          batch_dims=1)
-        flip = draws[:, 2] < 0.5
-        crops = tf.where(flip[:, None, None, None], tf.reverse(crops, [2]), crops)
-        return tf.cast(crops, tf.float32) - mean, tf.gather(labels, index)
+    def augment(position, index):
+        example = tf.random.experimental.stateless_fold_in(
+            tf.constant([config.seed, epoch], tf.int64), position)
+        crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(example, 2))
+        padded = tf.pad(tf.gather(images, index), [[pad, pad], [pad, pad], [0, 0]])
+        crop = tf.image.stateless_random_crop(padded, x.shape[1:], crop_seed)
+        crop = tf.image.stateless_random_flip_left_right(crop, flip_seed)
+        return tf.cast(crop, tf.float32) - mean, tf.gather(labels, index)
 
     order = epoch_order(len(y), shuffle=True, seed=config.seed, epoch=epoch)
-    return order.batch(batch, drop_remainder=True).map(augment).prefetch(1)
+    return (order.map(augment, num_parallel_calls=tf.data.AUTOTUNE)
+            .batch(config.global_batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE))
 
 
 _ARRAYS = {}
@@ -342,7 +337,7 @@ def section_epoch(variant, rounds, step_results):
     print(f"  {steps} steps x {1000 * step:.1f} ms = {steps * step:.1f} s; validation pass "
           f"(5,000 images) {validation:.2f} s; {saves} checkpoint saves "
           f"{saves * save_seconds:.2f} s")
-    print(f"  the demo's epoch here: {epoch:.1f} s (README, development machine: ~52 s); "
+    print(f"  the demo's epoch here: {epoch:.1f} s; "
           f"fit_epochs' set-up, first batches and epoch end: {fixed:.2f} s per run")
     return epoch
 
@@ -357,36 +352,33 @@ def section_pipeline(variant, rounds):
         return call
 
     variants = {
-        "per-example map (the demo's)": drain(lambda: variant.data.train(0)),
-        "per-batch crop and flip": drain(lambda: per_batch_dataset(variant.config, 0)),
+        "per-batch crop and flip (the demo's)": drain(lambda: variant.data.train(0)),
+        "per-example map": drain(lambda: per_example_dataset(variant.config, 0)),
     }
     results = rounds_of(variants, rounds)
     first = results[next(iter(results))]
     print(f"\n4. The input pipeline alone, {PIPELINE_BATCHES} batches of 128")
-    print(f"{'':30s} {'ms/batch':>8s} {'CPU ms':>8s} {'CPU / demo':>10s}")
+    print(f"{'':38s} {'ms/batch':>8s} {'CPU ms':>8s} {'CPU / demo':>10s}")
     for name, values in results.items():
-        print(f"{name:30s} {ms(np.median(values[:, 0]))} {ms(np.median(values[:, 1]))} "
+        print(f"{name:38s} {ms(np.median(values[:, 0]))} {ms(np.median(values[:, 1]))} "
               f"{np.median(values[:, 1] / first[:, 1]):10.3f}")
 
 
 CANDIDATES = {
     "demo": {},
-    "no pool1 (stem small: the demo until 2026-12)": {"overrides": {"stem": "small"}},
+    "1/4 width, fc 1024 (the demo until 2026-12-02)":
+        {"overrides": {"width": 0.25, "fc_units": 1024}},
+    "no pool1 (stem small, 1/4 width, fc 1024: until 2026-12-01)":
+        {"overrides": {"stem": "small", "width": 0.25, "fc_units": 1024}},
     "batch 256": {"overrides": {"global_batch_size": 256}},
     "batch 512": {"overrides": {"global_batch_size": 512}},
     "XLA": {"overrides": {"xla": True}},
     "mixed_bfloat16": {"bfloat16": True},
-    "per-batch augmentation": {"per_batch": True},
+    "per-example augmentation (until 2026-12-02)": {"per_example": True},
     "fc 512": {"overrides": {"fc_units": 512}},
-    "fc 256": {"overrides": {"fc_units": 256}},
-    "small14, 1/4 width": {"overrides": {"model": "small14"}},
-    "model_a, 1/16 width, fc 512, spp 4-2-1, no pool1":
-        {"overrides": {"model": "model_a", "width": 0.0625, "fc_units": 512,
-                       "spp_levels": (4, 2, 1), "stem": "small"}},
-    "batch 256, fc 512, per-batch augmentation":
-        {"overrides": {"global_batch_size": 256, "fc_units": 512}, "per_batch": True},
+    "small14": {"overrides": {"model": "small14"}},
     "spp 4-2-1": {"overrides": {"spp_levels": (4, 2, 1)}},
-    "width 3/8": {"overrides": {"width": 0.375}},
+    "width 1/2": {"overrides": {"width": 0.5}},
 }
 
 
@@ -395,14 +387,14 @@ def section_candidates(rounds, datasets):
             for name, options in CANDIDATES.items()}
     results = rounds_of({name: run.step for name, run in runs.items()}, rounds)
     print("\n5. Candidates: time per epoch (steps x step + validation pass), demo's callbacks")
-    print(f"{'':44s} {'ms/step':>8s} {'steps':>6s} {'s/epoch':>8s} {'/ demo':>7s} "
+    print(f"{'':60s} {'ms/step':>8s} {'steps':>6s} {'s/epoch':>8s} {'/ demo':>7s} "
           f"{'MMAC/img':>9s}")
     validation = {name: run.validation_seconds() for name, run in runs.items()}
     epochs = {name: results[name][:, 0] * run.steps_per_epoch + validation[name]
               for name, run in runs.items()}
     for name, run in runs.items():
         macs = zoo.complexity(run.model, (28, 28, 1)).macs / 1e6
-        print(f"{name:44s} {ms(np.median(results[name][:, 0]))} {run.steps_per_epoch:6d} "
+        print(f"{name:60s} {ms(np.median(results[name][:, 0]))} {run.steps_per_epoch:6d} "
               f"{np.median(epochs[name]):8.1f} {np.median(epochs[name] / epochs['demo']):7.3f} "
               f"{macs:9.1f}")
 

@@ -99,12 +99,16 @@ def test_recipe_commands_parse_and_stop_at_what_is_missing(words, tmp_path):
 
 def test_the_python_block_runs(tmp_path, monkeypatch):
     from keras_prelu import zoo
+    from keras_prelu.training import TrainConfig
 
     (code,) = blocks("python")[:1]
     # The demo's model, where the block loads it from (the same architecture).
     match = re.search(r'zoo\.get\("plain9", weights="([^"]+)",(.*?)\)\n', code, re.DOTALL)
     path, arguments = match.group(1), match.group(2)
     options = eval(f"dict({arguments})")  # the block's own keyword arguments
+    demo = TrainConfig.load(ROOT / "recipes" / "configs" / "fashion_mnist.toml")
+    assert {name: getattr(demo, name) for name in ("width", "stem", "fc_units", "activation")} \
+        == {name: options[name] for name in ("width", "stem", "fc_units", "activation")}
     model = zoo.get("plain9", **{**options, "input_shape": (28, 28, 1)})
     (tmp_path / path).parent.mkdir(parents=True)
     model.save(tmp_path / path)

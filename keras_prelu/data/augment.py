@@ -1,4 +1,4 @@
-"""Per-example image preprocessing of the paper (Sec. 3, "Training" and "Testing").
+"""Image preprocessing of the paper (Sec. 3, "Training" and "Testing"), and for small images.
 
 Training: resize so the shorter side is s, s ~ U[256, 512]; take a random 224x224 crop; flip
 horizontally with p = 0.5; "random color altering" (Krizhevsky et al. 2012, PCA colour jitter);
@@ -13,8 +13,9 @@ window and costs less than decoding the whole image (bench/pipeline.py). Other f
 GIF, BMP) are decoded whole, then cropped. Resizing is bilinear, as in Caffe and Torch, with an
 antialiasing filter only where it would shrink more than 2x.
 
-All randomness is stateless: every random function takes a `seed` of shape [2], so the same
-seed gives the same result.
+All randomness is stateless: every random function of one encoded image takes a `seed` of
+shape [2], so the same seed gives the same result. Small in-memory images are augmented a
+batch at a time (`pad_crop_flip`), from random draws given per image.
 """
 
 import tensorflow as tf
@@ -273,20 +274,31 @@ def resize_shorter(encoded: tf.Tensor, scale: int) -> tf.Tensor:
 
 
 def pad_crop_flip(
-    image: tf.Tensor, seed: tf.Tensor, *, pad: int = 4, flip: bool = True
+    images: tf.Tensor, draws: tf.Tensor, *, pad: int = 4, flip: bool = True
 ) -> tf.Tensor:
-    """Augmentation for small images (28-64 px): zero-pad, random crop back, random flip.
+    """Augmentation for batches of small images (28-64 px): zero-pad, random crop back, flip.
+
+    The whole batch in four ops (two gathers for the crops, one reverse and one select for
+    the flips) rather than a map over its images: on two cores a per-image map cost 4x the
+    CPU time of this (bench/demo_profile.py, section 4).
 
     Args:
-        image: (H, W, C) tensor, e.g. uint8.
-        seed: Stateless seed, shape [2].
-        pad: Pixels of zeros added on every side.
+        images: (B, H, W, C) tensor, e.g. uint8.
+        draws: (B, 3) floats uniform on [0, 1), one row per image (`order.example_draws`):
+            the crop's row offset, its column offset, and the flip (mirrored if < 0.5).
+        pad: Pixels of zeros added on every side; the offsets are uniform on 0..2*pad.
         flip: Mirror horizontally with p = 0.5; False for data that mirroring changes (digits).
 
     Returns:
-        Same shape and dtype as `image`.
+        Same shape and dtype as `images`.
     """
-    crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
-    padded = tf.pad(image, [[pad, pad], [pad, pad], [0, 0]])
-    cropped = tf.image.stateless_random_crop(padded, tf.shape(image), crop_seed)
-    return tf.image.stateless_random_flip_left_right(cropped, flip_seed) if flip else cropped
+    height, width = tf.shape(images)[1], tf.shape(images)[2]
+    offsets = tf.minimum(tf.cast(draws[:, :2] * (2 * pad + 1), tf.int32), 2 * pad)
+    padded = tf.pad(images, [[0, 0], [pad, pad], [pad, pad], [0, 0]])
+    rows = offsets[:, :1] + tf.range(height)
+    columns = offsets[:, 1:2] + tf.range(width)
+    crops = tf.gather(tf.gather(padded, rows, axis=1, batch_dims=1), columns, axis=2,
+                      batch_dims=1)
+    if not flip:
+        return crops
+    return tf.where((draws[:, 2] < 0.5)[:, None, None, None], tf.reverse(crops, [2]), crops)

@@ -47,3 +47,16 @@ def example_seed(seed, epoch, position):
     """The stateless augmentation seed (shape [2]) of the example at `position` of `epoch`."""
     return tf.random.experimental.stateless_fold_in(
         tf.stack([tf.cast(seed, tf.int64), tf.cast(epoch, tf.int64)]), position)
+
+
+def example_draws(num_examples, count, *, seed, epoch):
+    """Uniform [0, 1) draws for every position of `epoch`: row p is the example at position p's.
+
+    For augmentation applied to whole batches (`augment.pad_crop_flip`): gathering each
+    batch's rows by position gives every example the draws it would have on one device.
+
+    Returns:
+        float32 tensor (num_examples, count).
+    """
+    return tf.random.stateless_uniform(
+        [num_examples, count], seed=tf.stack([tf.cast(seed, tf.int64), tf.cast(epoch, tf.int64)]))

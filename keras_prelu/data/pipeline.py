@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from keras_prelu import paper
 from keras_prelu.data import augment
-from keras_prelu.data.order import draw_seed, epoch_order, example_seed
+from keras_prelu.data.order import draw_seed, epoch_order, example_draws, example_seed
 from keras_prelu.data.source import ImageSource
 
 MODES = ("train", "center", "full")
@@ -38,8 +38,9 @@ def make_array_dataset(
 ) -> tf.data.Dataset:
     """One epoch of batches of small in-memory images (e.g. Fashion-MNIST).
 
-    Training: the epoch's order (`order.epoch_order`), `augment.pad_crop_flip` per image,
-    partial last batch dropped. Both: float32 images minus `mean`.
+    Training: the epoch's order (`order.epoch_order`), `augment.pad_crop_flip` per batch
+    with each example's draws (`order.example_draws`), partial last batch dropped. Both:
+    float32 images minus `mean`.
 
     Args:
         images: uint8 array (N, H, W, C).
@@ -72,25 +73,27 @@ def make_array_dataset(
     mean = _check_mean(mean, images.shape[1:])
     batch_size = _per_replica(global_batch_size, input_context)
     images, labels = tf.constant(images), tf.constant(labels.astype(np.int32))
-    deterministic = not training or seed is not None
     seed = draw_seed() if seed is None else seed
     ds = epoch_order(len(labels), shuffle=training, seed=seed, epoch=epoch,
                      input_context=input_context)
+    # Whole batches are gathered and augmented (4x less CPU than a map per image, which
+    # competes with the training step for the cores), each example by its position's draws.
+    draws = example_draws(len(labels), 3, seed=seed, epoch=epoch) if training else None
 
-    def example(position, index):
-        image = tf.gather(images, index)
+    def batch(positions, index):
+        batch_images = tf.gather(images, index)
         if training:
-            image = augment.pad_crop_flip(image, example_seed(seed, epoch, position), pad=pad,
-                                          flip=flip)
-        return augment.subtract_mean(tf.cast(image, tf.float32), mean), tf.gather(labels, index)
+            batch_images = augment.pad_crop_flip(batch_images, tf.gather(draws, positions),
+                                                 pad=pad, flip=flip)
+        return tf.cast(batch_images, tf.float32) - mean, tf.gather(labels, index)
 
-    ds = ds.map(example, num_parallel_calls=tf.data.AUTOTUNE)
-    # In-memory arrays need no autotuning (AUTOTUNE then means one call per core), and its
-    # model thread made deleting an epoch's iterator stall for ~35 s in about half the
-    # epochs of `make demo` (2 cores): train() starts an iterator per epoch.
+    ds = ds.batch(batch_size, drop_remainder=training).map(batch)
+    # In-memory arrays need no autotuning, and its model thread made deleting an epoch's
+    # iterator stall for ~35 s in about half the epochs of `make demo` (2 cores): train()
+    # starts an iterator per epoch.
     options = tf.data.Options()
     options.autotune.enabled = False
-    return _finish(ds, batch_size, training, deterministic).with_options(options)
+    return ds.prefetch(1).with_options(options)
 
 
 def make_image_dataset(
