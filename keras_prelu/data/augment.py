@@ -279,7 +279,7 @@ def pad_crop_flip(
     """Augmentation for batches of small images (28-64 px): zero-pad, random crop back, flip.
 
     The whole batch in four ops (two gathers for the crops, one reverse and one select for
-    the flips) rather than a map over its images: on two cores a per-image map cost 4x the
+    the flips) rather than a map over its images: on two cores a per-image map cost 4.9x the
     CPU time of this (bench/demo_profile.py, section 4).
 
     Args:

@@ -76,7 +76,7 @@ def make_array_dataset(
     seed = draw_seed() if seed is None else seed
     ds = epoch_order(len(labels), shuffle=training, seed=seed, epoch=epoch,
                      input_context=input_context)
-    # Whole batches are gathered and augmented (4x less CPU than a map per image, which
+    # Whole batches are gathered and augmented (about 5x less CPU than a map per image, which
     # competes with the training step for the cores), each example by its position's draws.
     draws = example_draws(len(labels), 3, seed=seed, epoch=epoch) if training else None
 
