@@ -3,8 +3,8 @@
     .venv/bin/python bench/demo_profile.py [--rounds 5] [--threads]
 
 The demo (recipes/configs/fashion_mnist.toml) trains plain9 at 3/8 width, fc 256, with
-channel-wise PReLU on Fashion-MNIST, batch 128, 429 steps an epoch. Everything is measured in this
-process, the variants of a section timed in turn for `rounds` rounds, so a shared machine's
+channel-wise PReLU on Fashion-MNIST, batch 128, 429 steps an epoch. Everything is measured
+in this process, the variants of a section timed in turn for `rounds` rounds, so a shared machine's
 load falls on all of them alike; figures are medians over rounds of each variant's time
 and of its ratio to the section's first row. A training step is timed inside `fit`, from
 the end of the warm-up batches to the end of the last (a callback notes the times): the
@@ -54,7 +54,7 @@ from training import CONV_SHAPES, DEMO_CONFIG, conv_step  # noqa: E402  (bench/t
 from keras_prelu import data as kp_data  # noqa: E402
 from keras_prelu import zoo  # noqa: E402
 from keras_prelu.data import catalog  # noqa: E402
-from keras_prelu.data.order import epoch_order  # noqa: E402
+from keras_prelu.data.order import epoch_order, example_seed  # noqa: E402
 from keras_prelu.metrics import TopKError  # noqa: E402
 from keras_prelu.training import (  # noqa: E402
     TrainConfig,
@@ -188,9 +188,8 @@ def per_example_dataset(config, epoch):
     pad = config.pad
 
     def augment(position, index):
-        example = tf.random.experimental.stateless_fold_in(
-            tf.constant([config.seed, epoch], tf.int64), position)
-        crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(example, 2))
+        crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(
+            example_seed(config.seed, epoch, position), 2))
         padded = tf.pad(tf.gather(images, index), [[pad, pad], [pad, pad], [0, 0]])
         crop = tf.image.stateless_random_crop(padded, x.shape[1:], crop_seed)
         crop = tf.image.stateless_random_flip_left_right(crop, flip_seed)
