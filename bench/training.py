@@ -105,7 +105,9 @@ def demo_speed(repeats, config_path=DEMO_CONFIG, steps=DEMO_STEPS):
     Returns:
         {"step": seconds, "validation": seconds, "epoch": seconds, "steps_per_epoch": n,
         "images_per_second": training images per second over an epoch, "fixed": seconds of
-        a run besides its steps (data, model, tracing, test pass, saving; not the imports)}.
+        a run besides its steps (data, model, tracing, the final test, figures, saving; not
+        the imports), "epochs": the demo's, "run": seconds of the whole demo, its epochs and
+        the rest}.
 
     Example:
 
@@ -132,8 +134,10 @@ def demo_speed(repeats, config_path=DEMO_CONFIG, steps=DEMO_STEPS):
                                                         verbose=0)))
     step, validation = float(np.median(step_times)), float(np.median(validation_times))
     epoch = steps_per_epoch * step + validation
+    fixed = float(np.median(fixed_times))
     return {"step": step, "validation": validation, "epoch": epoch,
-            "steps_per_epoch": steps_per_epoch, "fixed": float(np.median(fixed_times)),
+            "steps_per_epoch": steps_per_epoch, "fixed": fixed, "epochs": demo.epochs,
+            "run": demo.epochs * epoch + fixed,
             "images_per_second": steps_per_epoch * demo.global_batch_size / epoch}
 
 
@@ -177,7 +181,8 @@ def main():
     print(f"(c) make demo's training here: {1000 * demo['step']:.0f} ms per step, "
           f"{demo['epoch']:.1f} s per epoch ({demo['steps_per_epoch']} steps + "
           f"{demo['validation']:.1f} s validation), {demo['images_per_second']:.0f} images/s, "
-          f"{demo['fixed']:.0f} s per run besides the epochs; "
+          f"{demo['fixed']:.0f} s per run besides the epochs (with the final test); the "
+          f"{demo['epochs']} epochs and the rest {demo['run'] / 60:.1f} min; "
           f"3x3-conv throughput {np.median(peak) / 1e9:.0f} GFLOP/s (compare both with the "
           "README's Performance figures)")
 

@@ -7,17 +7,20 @@
 --method center: the centre crop; ten_view: corners, centre and flips (Tables 2, 5); dense:
 every window of the conv map of the whole image and its flip, at each scale (Tables 4, 6).
 Image datasets default to the paper's scales (256; dense 256, 384, 480) and 224 views; the
-small array datasets are tested at their native size. The per-pixel mean subtracted is the
-training run's mean.npy beside the model unless --mean names another.
+small array datasets are tested at their native size, and for ten_view padded as the training
+crops were (the run's config.json beside the model, or --pad). The per-pixel mean
+subtracted is the training run's mean.npy beside the model unless --mean names another.
 """
 
 import dataclasses
+import json
 from pathlib import Path
 
 import keras
 import numpy as np
 
 from keras_prelu import cli
+from keras_prelu.data import catalog
 from keras_prelu.evaluation import DATASETS, METHODS, evaluate, load_test_set
 from keras_prelu.settings import Settings, setting
 
@@ -33,6 +36,10 @@ class EvaluateSettings(Settings):
     crop_size: int | None = setting(None, "side of the views; none: 224, or the images' own")
     mean: str | None = setting(
         None, "the training run's mean.npy; none: the one beside the model, else zero")
+    pad: int | None = setting(
+        None, "zeros added around small images before the views (ten_view's corners are "
+        "then the training crops' extremes); none: for ten_view the training run's (the "
+        "config.json beside the model), else 0")
     batch_size: int = setting(32, "images per batch where they share a size")
 
     def __post_init__(self):
@@ -41,6 +48,18 @@ class EvaluateSettings(Settings):
             raise ValueError("Give the saved model to test (a .keras file).")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {self.batch_size}.")
+
+
+def crop_pad(settings, model_path):
+    """The zero padding of small images before the views: `--pad`, else for 10-view testing
+    the pad the model was trained with (its run's config.json; the dataset's default pad
+    when the run used that), else 0."""
+    entry = catalog.get(settings.dataset)
+    if settings.pad is not None or settings.method != "ten_view" or not entry.arrays:
+        return settings.pad or 0
+    config = model_path.with_name("config.json")
+    pad = json.loads(config.read_text()).get("pad") if config.is_file() else None
+    return entry.pad if pad is None else pad
 
 
 def main(argv):
@@ -59,7 +78,7 @@ def main(argv):
     data = load_test_set(settings.dataset, settings.data_dir)
     result = evaluate(
         model, data, settings.method, scales=settings.scales, crop_size=settings.crop_size,
-        mean=mean, batch_size=settings.batch_size, verbose=True,
+        mean=mean, pad=crop_pad(settings, path), batch_size=settings.batch_size, verbose=True,
     )
     print(
         f"{model.name} on {settings.dataset}, {settings.method} testing, {result.images} "

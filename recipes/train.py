@@ -22,7 +22,8 @@ def main(argv):
           f"{config.dataset}.")
     result = train(config)
     top1, top5 = result.errors["top1_error"], result.errors["top5_error"]
-    print(f"\n{result.evaluated_on} accuracy {100 * (1 - top1):.2f}%  top-1 error "
+    views = " (10-view testing)" if config.test_method == "ten_view" else ""
+    print(f"\n{result.evaluated_on} accuracy{views} {100 * (1 - top1):.2f}%  top-1 error "
           f"{100 * top1:.2f}%  top-5 error {100 * top5:.2f}%  ({result.steps} steps)")
     print("\nLearned PReLU slopes (cf. the paper's Table 1):\n")
     print(format_slope_table(result.model))

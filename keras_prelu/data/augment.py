@@ -292,6 +292,13 @@ def pad_crop_flip(
     Returns:
         Same shape and dtype as `images`.
     """
+    images, draws = tf.convert_to_tensor(images), tf.convert_to_tensor(draws)
+    batch = images.shape[:1] if images.shape.rank == 4 else None
+    if batch is None or not draws.shape.is_compatible_with(batch + [3]):
+        raise ValueError(
+            f"pad_crop_flip takes a (batch, height, width, channels) batch and (batch, 3) "
+            f"draws, one row per image; got images of shape {images.shape} and draws of "
+            f"shape {draws.shape}. Make the draws with order.example_draws.")
     height, width = tf.shape(images)[1], tf.shape(images)[2]
     offsets = tf.minimum(tf.cast(draws[:, :2] * (2 * pad + 1), tf.int32), 2 * pad)
     padded = tf.pad(images, [[0, 0], [pad, pad], [pad, pad], [0, 0]])

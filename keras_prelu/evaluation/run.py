@@ -26,7 +26,7 @@ class Evaluation(NamedTuple):
 
 def dataset_scores(
     model, data, method="center", *, scales=None, crop_size=None, window=None, mean=0.0,
-    batch_size=32,
+    pad=0, batch_size=32,
 ):
     """Scores of every test image by one method, averaged over scales with equal weights
     (Table 6: "the combination weights for all scales are equal").
@@ -45,20 +45,33 @@ def dataset_scores(
         window: Dense testing's window in conv-map cells; None for the map of a crop.
         mean: Subtracted from the network's inputs (see `Scorer`): scalar, per-channel
             vector, or the training run's per-pixel mean image.
+        pad: Arrays only: zeros added on every side of each image first, as the training
+            crops' `pad` (small images are trained on crops of the padded image): then the
+            corners of "ten_view" are the training crops' extreme offsets, as the corners
+            of a 256-px image are for 224-px crops (Sec. 4). `crop_size` stays the images'
+            own side.
         batch_size: Images per batch where they share one size (centre crops, arrays).
 
     Returns:
         A generator of `(scores, labels)`: float32 (B, classes) probabilities, (B,) labels.
 
     Raises:
-        ValueError: Malformed or empty arrays; scales for arrays, or none; a scale (for
-            arrays, the images' side) smaller than the method needs; `Scorer`'s errors.
+        ValueError: Malformed or empty arrays; scales or a pad for image sources, scales
+            for arrays, or none; a negative pad; a scale (for arrays, the images' side)
+            smaller than the method needs; `Scorer`'s errors.
     """
+    if pad < 0:
+        raise ValueError(f"pad must be >= 0, got {pad}.")
     if is_image_source(data):
+        if pad:
+            raise ValueError(
+                f"pad={pad} applies to arrays of small images; encoded images are resized to "
+                "each scale and cropped, so give no pad.")
         crop_size = CROP_SIZE if crop_size is None else crop_size
     else:
-        data = _arrays(data, scales)
-        crop_size = min(data[0].shape[1:3]) if crop_size is None else crop_size
+        images, labels = _arrays(data, scales)
+        crop_size = min(images.shape[1:3]) if crop_size is None else crop_size
+        data = np.pad(images, [(0, 0), (pad, pad), (pad, pad), (0, 0)]), labels
     scorer = Scorer(model, method, crop_size=crop_size, window=window, mean=mean)
     if is_image_source(data):
         scales = PAPER_SCALES[method] if scales is None else tuple(scales)
@@ -95,7 +108,8 @@ def evaluate(model, data, method="center", *, verbose=False, **kwargs):
         data: An `ImageSource` or `(images, labels)` arrays (see `dataset_scores`).
         method: "center", "ten_view" or "dense".
         verbose: Show a progress bar with the running errors.
-        **kwargs: `scales`, `crop_size`, `window`, `mean`, `batch_size` of `dataset_scores`.
+        **kwargs: `scales`, `crop_size`, `window`, `mean`, `pad`, `batch_size` of
+            `dataset_scores`.
 
     Returns:
         An `Evaluation`.

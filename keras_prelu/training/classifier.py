@@ -13,9 +13,10 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from keras_prelu import paper, zoo
+from keras_prelu import evaluation, paper, zoo
 from keras_prelu.data import catalog
 from keras_prelu.data.image_folder import ON_CORRUPT
+from keras_prelu.evaluation.inputs import is_image_source
 from keras_prelu.metrics import TopKError
 from keras_prelu.settings import Settings, setting
 from keras_prelu.training import inputs
@@ -28,6 +29,9 @@ from keras_prelu.training.slopes import format_slope_table, learned_slopes
 from keras_prelu.zoo.shapes import chain
 
 TASK = "classification"
+# The final test's methods: `keras_prelu.evaluation`'s single views (dense testing has its
+# own scales and windows: recipes/evaluate.py).
+TEST_METHODS = ("center", "ten_view")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,6 +56,10 @@ class ClassificationData(Settings):
                              "jitter (Sec. 3: 256); also the scale of the centre views")
     scale_max: int = setting(paper.SCALE_JITTER[1], "longest shorter side of the scale jitter "
                              "(Sec. 3: 512)")
+    test_method: str = setting(
+        "center", "how the final test views each test image: the centre view, or the four "
+        "corners and centre of the training crops' range and their flips (Sec. 4's 10-view "
+        "testing; scale_min for image datasets)", choices=TEST_METHODS)
 
     def __post_init__(self):
         super().__post_init__()
@@ -165,6 +173,21 @@ def compile_model(model, config):
     model.optimizer.build(model.trainable_variables)
 
 
+def test_errors(model, data, config):
+    """Top-1 and top-5 error on `data`'s test split by `config.test_method`: the centre
+    views by `model.evaluate` (in the run's strategy), 10-view testing by
+    `keras_prelu.evaluation` (array images padded as the training crops were)."""
+    if config.test_method == "center":
+        scores = model.evaluate(data.test, verbose=0, return_dict=True)
+        return {name: float(scores[name]) for name in ("top1_error", "top5_error")}
+    arrays = not is_image_source(data.test_set)
+    result = evaluation.evaluate(
+        model, data.test_set, config.test_method, mean=data.mean,
+        scales=None if arrays else (config.scale_min,),
+        crop_size=None if arrays else config.crop_size, pad=data.pad)
+    return {"top1_error": result.top1_error, "top5_error": result.top5_error}
+
+
 def train(config, strategy=None, callbacks=()):
     """Trains `config.model` on `config.dataset` by the paper's recipe; resumes if stopped.
 
@@ -200,8 +223,7 @@ def train(config, strategy=None, callbacks=()):
     history = fit_epochs(run, model, data.train, steps_per_epoch=steps_per_epoch,
                          validation_data=data.validation, callbacks=callbacks)
 
-    scores = model.evaluate(data.test, verbose=0, return_dict=True)
-    errors = {name: float(scores[name]) for name in ("top1_error", "top5_error")}
+    errors = test_errors(model, data, config)
     steps = int(model.optimizer.iterations.numpy())
     slopes = learned_slopes(model)
     run.save_model(model)

@@ -31,6 +31,9 @@ class TrainingData:
         validation: batches for the per-epoch validation error (plateau detection).
         test: batches for the final error (the validation batches again for image
             datasets, whose validation split is the test set).
+        test_set: that split itself, `(images, labels)` arrays or an `ImageSource`, for
+            the paper's other testing methods (`keras_prelu.evaluation`).
+        pad: the zero padding of the training crops (array datasets; 0 for images).
     """
 
     input_shape: tuple
@@ -41,6 +44,8 @@ class TrainingData:
     train: Callable
     validation: tf.data.Dataset
     test: tf.data.Dataset
+    test_set: object
+    pad: int
 
 
 def load(config, entry, seed, mean=None):
@@ -89,6 +94,8 @@ def _arrays(config, entry, train, seed):
         train=train_fn,
         validation=data.make_array_dataset(x_val, y_val, batch, training=False, mean=mean),
         test=data.make_array_dataset(x_test, y_test, batch, training=False, mean=mean),
+        test_set=(x_test, y_test),
+        pad=augment["pad"],
     )
 
 
@@ -104,8 +111,9 @@ def _images(config, train, validation, seed, mean):
                                        crop_size=config.crop_size, seed=seed, epoch=epoch,
                                        input_context=input_context)
 
-    validation = data.make_image_dataset(validation, batch, mode="center", mean=mean,
-                                         scale=config.scale_min, crop_size=config.crop_size)
+    validation_batches = data.make_image_dataset(
+        validation, batch, mode="center", mean=mean, scale=config.scale_min,
+        crop_size=config.crop_size)
     return TrainingData(
         input_shape=(config.crop_size, config.crop_size, 3),
         classes=len(train.class_names),
@@ -113,6 +121,8 @@ def _images(config, train, validation, seed, mean):
         num_train=train.num_examples,
         mean=mean,
         train=train_fn,
-        validation=validation,
-        test=validation,  # the validation set is the test set (ImageNet's val, Sec. 4)
+        validation=validation_batches,
+        test=validation_batches,  # the validation set is the test set (ImageNet's val, Sec. 4)
+        test_set=validation,
+        pad=0,
     )

@@ -208,3 +208,12 @@ def test_pad_crop_flip_crops_and_flips_each_image_of_a_batch_by_its_draws(photos
     unflipped = augment.pad_crop_flip(tf.constant(images), tf.constant(draws), pad=4,
                                       flip=False).numpy()
     np.testing.assert_array_equal(unflipped, np.stack(windows))
+
+
+@pytest.mark.parametrize(
+    "images_shape, draws_shape",
+    [((8, 28, 28, 1), (8, 2)), ((8, 28, 28, 1), (7, 3)), ((28, 28, 1), (28, 3))],
+)
+def test_pad_crop_flip_names_draws_that_do_not_match_the_batch(images_shape, draws_shape):
+    with pytest.raises(ValueError, match=r"\(batch, 3\) draws.*order.example_draws"):
+        augment.pad_crop_flip(tf.zeros(images_shape, tf.uint8), tf.zeros(draws_shape))

@@ -55,6 +55,27 @@ def test_small_images_at_native_size_are_the_model_on_the_image(tiny_model_a, rn
     np.testing.assert_allclose(scores, expected, rtol=1e-5, atol=1e-7)
 
 
+def test_ten_view_of_padded_small_images_averages_the_extreme_training_crops(tiny_model_a, rng):
+    images = rng.integers(1, 256, (5, 32, 32, 3), dtype=np.uint8)
+    labels = rng.integers(0, CLASSES, 5)
+    mean = rng.uniform(0, 255, (32, 32, 3)).astype("float32")
+    scores, _ = all_scores(tiny_model_a, (images, labels), "ten_view", mean=mean, pad=2,
+                           batch_size=2)
+    # Reference: the crops of the 2-px zero-padded image at offsets (0 or 4, 0 or 4) and
+    # (2, 2), i.e. shifted by +-2 px, and their mirror images; softmax averaged.
+    padded = np.pad(images, [(0, 0), (2, 2), (2, 2), (0, 0)]).astype("float32")
+    views = [padded[:, top : top + 32, left : left + 32]
+             for top, left in ((0, 0), (0, 4), (4, 0), (4, 4), (2, 2))]
+    views += [view[:, :, ::-1] for view in views]
+    expected = np.mean([tiny_model_a(view - mean, training=False) for view in views], axis=0)
+    np.testing.assert_allclose(scores, expected, rtol=1e-5, atol=1e-7)
+    # Unpadded, the five views of a 32-px image are one: the image and its flip.
+    native, _ = all_scores(tiny_model_a, (images, labels), "ten_view", mean=mean)
+    flips = [tiny_model_a(view.astype("float32") - mean, training=False)
+             for view in (images, images[:, :, ::-1])]
+    np.testing.assert_allclose(native, np.mean(flips, axis=0), rtol=1e-5, atol=1e-7)
+
+
 @pytest.fixture
 def folder(tmp_path, rng, monkeypatch):
     """The test set of an image folder (`<dir>/val/<class>/<image>`, as for training): three
@@ -116,6 +137,12 @@ def test_scales_are_combined_with_equal_weights(tiny_model_a, folder):
             "center", "arrays", {"scales": [256]},
             "scales apply to encoded images (an ImageSource); arrays are tested at their native "
             "size, got scales=[256].",
+        ),
+        ("ten_view", "arrays", {"pad": -1}, "pad must be >= 0, got -1."),
+        (
+            "ten_view", "folder", {"scales": [36], "crop_size": 32, "pad": 1},
+            "pad=1 applies to arrays of small images; encoded images are resized to each "
+            "scale and cropped, so give no pad.",
         ),
         (
             "center", "empty", {},

@@ -41,6 +41,27 @@ def test_errors_are_recomputed_from_the_saved_model_on_the_test_set(finished_run
     assert saved["steps"] == result.steps == 2 * ((1437 - 200) // 32)
 
 
+def test_ten_view_testing_averages_the_padded_images_corner_and_centre_views(tmp_path):
+    config = TrainConfig.from_dict({**TINY, "epochs": 1, "pad": 1, "test_method": "ten_view",
+                                    "output_dir": str(tmp_path)})
+    result = train(config)
+    (_, _), (x_test, y_test) = load_digits()
+    mean = np.load(result.output_dir / "mean.npy")
+    model = keras.models.load_model(result.output_dir / "model.keras", safe_mode=True)
+    # Reference: the 8x8 views of the 1-px zero-padded 10x10 image at its four corners and
+    # centre (the training crops' extreme and middle offsets), each also mirrored.
+    padded = np.pad(x_test, [(0, 0), (1, 1), (1, 1), (0, 0)]).astype("float32")
+    views = [padded[:, top : top + 8, left : left + 8]
+             for top, left in ((0, 0), (0, 2), (2, 0), (2, 2), (1, 1))]
+    views += [view[:, :, ::-1] for view in views]
+    scores = np.mean([model.predict(view - mean, verbose=0) for view in views], axis=0)
+    rank = np.sum(scores >= scores[np.arange(len(y_test)), y_test][:, None], axis=1) - 1
+    assert result.errors["top1_error"] == pytest.approx(np.mean(rank >= 1), abs=1e-6)
+    assert result.errors["top5_error"] == pytest.approx(np.mean(rank >= 5), abs=1e-6)
+    centre = model.predict(x_test.astype("float32") - mean, verbose=0)
+    assert np.abs(scores - centre).max() > 0.05  # the views make a difference to test
+
+
 def test_logs_hold_errors_learning_rate_and_slopes(finished_run):
     config, result = finished_run
     with open(result.output_dir / "history.csv") as handle:
