@@ -173,7 +173,7 @@ def compile_model(model, config):
     model.optimizer.build(model.trainable_variables)
 
 
-def test_errors(model, data, config):
+def final_test_errors(model, data, config):
     """Top-1 and top-5 error on `data`'s test split by `config.test_method`: the centre
     views by `model.evaluate` (in the run's strategy), 10-view testing by
     `keras_prelu.evaluation` (array images padded as the training crops were)."""
@@ -223,7 +223,7 @@ def train(config, strategy=None, callbacks=()):
     history = fit_epochs(run, model, data.train, steps_per_epoch=steps_per_epoch,
                          validation_data=data.validation, callbacks=callbacks)
 
-    errors = test_errors(model, data, config)
+    errors = final_test_errors(model, data, config)
     steps = int(model.optimizer.iterations.numpy())
     slopes = learned_slopes(model)
     run.save_model(model)
