@@ -58,8 +58,7 @@ def crop_pad(settings, model_path):
     if settings.pad is not None or settings.method != "ten_view" or not entry.arrays:
         return settings.pad or 0
     config = model_path.with_name("config.json")
-    pad = json.loads(config.read_text()).get("pad") if config.is_file() else None
-    return entry.pad if pad is None else pad
+    return entry.crop_pad(json.loads(config.read_text()).get("pad") if config.is_file() else None)
 
 
 def main(argv):

@@ -49,6 +49,10 @@ class Dataset(NamedTuple):
     flip: bool = True
     class_names: tuple = ()
 
+    def crop_pad(self, pad):
+        """`pad` (a run's setting), or this dataset's default crop padding when it is None."""
+        return self.pad if pad is None else pad
+
 
 def _require(data_dir, name, layout):
     if data_dir is None:

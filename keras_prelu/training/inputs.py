@@ -69,7 +69,7 @@ def load(config, entry, seed, mean=None):
 
 def _arrays(config, entry, train, seed):
     (x, y), (x_test, y_test) = train, entry.load_test(config.data_dir)
-    augment = {"pad": entry.pad if config.pad is None else config.pad, "flip": entry.flip}
+    augment = {"pad": entry.crop_pad(config.pad), "flip": entry.flip}
     if not 0 < config.validation_size < len(x):
         raise ValueError(
             f"validation_size must be in (0, {len(x)}) for {config.dataset}, got "
