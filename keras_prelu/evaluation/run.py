@@ -17,11 +17,14 @@ TOP_K = {"top1_error": 1, "top5_error": 5}
 
 
 class Evaluation(NamedTuple):
-    """Top-1 and top-5 error (fractions) over `images` test images."""
+    """Top-1 and top-5 error (fractions) over `images` test images, and each image's label
+    and highest-scoring class (int arrays of `images` entries, in the test set's order)."""
 
     top1_error: float
     top5_error: float
     images: int
+    labels: np.ndarray
+    predictions: np.ndarray
 
 
 def dataset_scores(
@@ -121,14 +124,17 @@ def evaluate(model, data, method="center", *, verbose=False, **kwargs):
     if verbose:
         total = data.num_examples if is_image_source(data) else len(data[1])
         progress = keras.utils.Progbar(total, stateful_metrics=list(TOP_K), unit_name="image")
-    misses, count = dict.fromkeys(TOP_K, 0), 0
+    misses, count, all_labels, predictions = dict.fromkeys(TOP_K, 0), 0, [], []
     for scores, labels in dataset_scores(model, data, method, **kwargs):
         for name, k in TOP_K.items():
             misses[name] += int(np.sum(~np.asarray(top_k_hits(scores, labels, k))))
         count += len(labels)
+        all_labels.append(np.asarray(labels))
+        predictions.append(np.argmax(scores, axis=-1))
         if progress is not None:
             progress.update(count, [(name, misses[name] / count) for name in TOP_K])
-    return Evaluation(misses["top1_error"] / count, misses["top5_error"] / count, count)
+    return Evaluation(misses["top1_error"] / count, misses["top5_error"] / count, count,
+                      np.concatenate(all_labels), np.concatenate(predictions))
 
 
 def _arrays(data, scales):

@@ -49,7 +49,7 @@ class Scorer:
     def __init__(self, model, method, *, crop_size, window=None, mean=0.0):
         if method not in METHODS:
             raise ValueError(f"Unknown testing method {method!r}; use one of {METHODS}.")
-        model = _probabilities(model)
+        model = probabilities_model(model)
         layers = chain(model)
         channels = model.inputs[0].shape[-1]
         need = min_input_size(layers, channels)
@@ -99,7 +99,8 @@ class Scorer:
             float32 array (B, classes) of probabilities averaged over the views.
         """
         images = ops.convert_to_tensor(images, "float32")
-        # predict_on_batch: the compiled forward pass (1.3x the eager call's speed here).
+        # predict_on_batch: the compiled forward pass (1.3x the eager call's speed here), of
+        # a model bound to no tf.distribute strategy (`probabilities_model`).
         if self.method == "center":
             views = self._centred(center_view(images, self.crop_size))
             return self.model.predict_on_batch(views)
@@ -117,14 +118,20 @@ class Scorer:
         return images - mean
 
 
-def _probabilities(model):
-    """The model, with a softmax appended if its last layer does not end in one."""
+def probabilities_model(model):
+    """`model` as a new functional model on its weights, ending in softmax probabilities
+    (a softmax appended unless its last layer applies one).
+
+    Built outside a tf.distribute strategy's scope, it belongs to none, so its
+    `predict_on_batch` runs each batch once on one device: a model built in a
+    MirroredStrategy's scope runs a plain batch on every replica and returns every copy
+    (2 replicas, 2x the rows).
+    """
     last = model.layers[-1]
-    if isinstance(last, keras.layers.Softmax) or (
-        getattr(last, "activation", None) is keras.activations.softmax
-    ):
-        return model
-    scores = keras.layers.Softmax(name="scores")(model.outputs[0])
+    scores = model.outputs[0]
+    if not (isinstance(last, keras.layers.Softmax)
+            or getattr(last, "activation", None) is keras.activations.softmax):
+        scores = keras.layers.Softmax(name="scores")(scores)
     return keras.Model(model.inputs, scores, name=model.name)
 
 

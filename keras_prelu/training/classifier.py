@@ -173,19 +173,25 @@ def compile_model(model, config):
     model.optimizer.build(model.trainable_variables)
 
 
-def final_test_errors(model, data, config):
-    """Top-1 and top-5 error on `data`'s test split by `config.test_method`: the centre
-    views by `model.evaluate` (in the run's strategy), 10-view testing by
-    `keras_prelu.evaluation` (array images padded as the training crops were)."""
+def final_test(model, data, config):
+    """The final test of `data`'s test split by `config.test_method`: the centre views by
+    `model.evaluate` (in the run's strategy), 10-view testing by `keras_prelu.evaluation`
+    (array images padded as the training crops were).
+
+    Returns:
+        (`{"top1_error": ..., "top5_error": ...}`, the figures' `predictions`: 10-view
+        testing's (labels, predicted classes), None for the centre views).
+    """
     if config.test_method == "center":
         scores = model.evaluate(data.test, verbose=0, return_dict=True)
-        return {name: float(scores[name]) for name in ("top1_error", "top5_error")}
+        return {name: float(scores[name]) for name in ("top1_error", "top5_error")}, None
     arrays = not is_image_source(data.test_set)
     result = evaluation.evaluate(
         model, data.test_set, config.test_method, mean=data.mean,
         scales=None if arrays else (config.scale_min,),
         crop_size=None if arrays else config.crop_size, pad=data.pad)
-    return {"top1_error": result.top1_error, "top5_error": result.top5_error}
+    errors = {"top1_error": result.top1_error, "top5_error": result.top5_error}
+    return errors, (result.labels, result.predictions)
 
 
 def train(config, strategy=None, callbacks=()):
@@ -223,12 +229,13 @@ def train(config, strategy=None, callbacks=()):
     history = fit_epochs(run, model, data.train, steps_per_epoch=steps_per_epoch,
                          validation_data=data.validation, callbacks=callbacks)
 
-    errors = final_test_errors(model, data, config)
+    errors, predictions = final_test(model, data, config)
     steps = int(model.optimizer.iterations.numpy())
     slopes = learned_slopes(model)
     run.save_model(model)
     run.write_text("slopes.md", format_slope_table(model) + "\n")
-    figures = write_figures(run, model, data, title=f"{config.model} on {config.dataset}")
+    figures = write_figures(run, model, data, title=f"{config.model} on {config.dataset}",
+                            predictions=predictions)
     run.finish({**errors, "evaluated_on": entry.test_split, "steps": steps,
                 "replicas": run.strategy.num_replicas_in_sync, "slopes": slopes,
                 "figures": [path.name for path in figures]})

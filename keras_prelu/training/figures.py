@@ -9,10 +9,10 @@ classes, beyond which a matrix is unreadable). Each file is written atomically.
 
 import importlib.util
 
-import keras
 import numpy as np
 
 from keras_prelu import paper
+from keras_prelu.evaluation.scores import probabilities_model
 from keras_prelu.training.slopes import layer_slopes
 
 CONFUSION_MAX_CLASSES = 20
@@ -22,21 +22,22 @@ TABLE1_REFERENCE = {name: wise for name, (_, wise) in paper.TABLE1_SLOPES.items(
 
 def _predict(model, dataset, mean, limit=None):
     """(images with the mean added back, labels, predicted classes) of `dataset`'s batches,
-    up to `limit` examples."""
+    up to `limit` examples; with no `model`, no predicted classes (None)."""
+    # One device, compiled (see probabilities_model): a plain call is eager, 3x as slow.
+    forward = None if model is None else probabilities_model(model)
     images, labels, predictions = [], [], []
     for x, y in dataset:
         images.append(np.asarray(x) + mean)
         labels.append(np.asarray(y))
-        # A plain call, not predict_on_batch: under a tf.distribute strategy that returns
-        # every replica's copy of the batch's scores.
-        scores = keras.ops.convert_to_numpy(model(x, training=False))
-        predictions.append(np.argmax(scores, axis=-1))
+        if forward is not None:
+            predictions.append(np.argmax(forward.predict_on_batch(x), axis=-1))
         if limit is not None and sum(map(len, labels)) >= limit:
             break
-    return tuple(np.concatenate(parts)[:limit] for parts in (images, labels, predictions))
+    images, labels = (np.concatenate(parts)[:limit] for parts in (images, labels))
+    return images, labels, None if model is None else np.concatenate(predictions)[:limit]
 
 
-def write_figures(run, model, data, *, title):
+def write_figures(run, model, data, *, title, predictions=None):
     """Draws the run's figures into its directory (chief only).
 
     Args:
@@ -44,6 +45,9 @@ def write_figures(run, model, data, *, title):
         model: the trained model.
         data: the run's `TrainingData` (its test split, mean and class names).
         title: what was trained, for the figures' titles, e.g. "plain9 on fashion_mnist".
+        predictions: the final test's `(labels, predicted classes)` of the whole test
+            split in its order (10-view testing's), drawn as they are; None: the centre
+            views' classes, predicted here.
 
     Returns:
         The paths written; none without matplotlib (the `plots` extra), which is said.
@@ -56,11 +60,18 @@ def write_figures(run, model, data, *, title):
     if not run.chief:
         return []
     mean = np.asarray(data.mean, dtype=np.float32)
-    # One pass: the whole test split when the confusion matrix is drawn (its first images
-    # are the grid's), else only the grid's images.
     with_confusion = data.classes <= CONFUSION_MAX_CLASSES
-    images, labels, predictions = _predict(
-        model, data.test, mean, limit=None if with_confusion else GRID_IMAGES)
+    if predictions is None:
+        # One pass: the whole test split when the confusion matrix is drawn (its first
+        # images are the grid's), else only the grid's images.
+        images, labels, predictions = _predict(
+            model, data.test, mean, limit=None if with_confusion else GRID_IMAGES)
+    else:
+        labels, predictions = predictions
+        images, grid_labels, _ = _predict(None, data.test, mean, limit=GRID_IMAGES)
+        if not np.array_equal(grid_labels, labels[:GRID_IMAGES]):
+            raise ValueError("The predictions given are not of the test split's images in "
+                             "its order (their labels differ).")
     paths = [run.write_figure("learning_curves.png", lambda path: plotting.learning_curves(
         run.path / "history.csv", path, title=f"Learning curves: {title}"))]
     slopes = layer_slopes(model)

@@ -41,6 +41,8 @@ def test_dense_evaluation_of_arrays_is_the_crop_average_with_top_k_errors(rng):
     np.testing.assert_array_equal(got_labels, labels)
     result = evaluate(model, (images, labels), "dense", **kwargs)
     assert result.images == 11
+    np.testing.assert_array_equal(result.labels, labels)
+    np.testing.assert_array_equal(result.predictions, reference.argmax(axis=1))
     assert result.top1_error == pytest.approx(top_k_error(reference, labels, 1))
     assert result.top5_error == pytest.approx(top_k_error(reference, labels, 5))
     assert 0 < result.top5_error < result.top1_error < 1

@@ -5,14 +5,23 @@ single-device run with the same global batch: on two logical CPU devices
 import json
 
 import numpy as np
+import pytest
 
 from tests.training.conftest import finish, free_ports, run_training, start_training
+
+TEST_IMAGES = 360  # the digits test split
 
 
 def equivalence_config(config, output_dir):
     # Dropout draws different masks per replica, so it is off here; 3 steps of 1 epoch.
+    # The final test is 10-view testing, which runs outside the replicas (on one device).
     return {**config, "dropout": 0.0, "epochs": 1, "steps_per_epoch": 3,
-            "output_dir": str(output_dir)}
+            "test_method": "ten_view", "output_dir": str(output_dir)}
+
+
+def final_errors(output_dir):
+    results = json.loads((output_dir / "results.json").read_text())
+    return results["top1_error"], results["top5_error"]
 
 
 def assert_same_weights(got, want):
@@ -31,6 +40,10 @@ def test_mirrored_and_multi_worker_match_a_single_device(tiny_config, tmp_path):
         cpu_replicas=2)
     assert (mirrored.steps, mirrored.replicas) == (3, 2)
     assert_same_weights(mirrored.weights, single.weights)
+    # Each test image scored once: a model of the replicas' scope would score each view
+    # on both and return both copies.
+    assert final_errors(tmp_path / "mirrored") == pytest.approx(
+        final_errors(tmp_path / "single"), abs=2.5 / TEST_IMAGES)
 
     workers = [f"127.0.0.1:{port}" for port in free_ports(2)]
     config = equivalence_config(tiny_config, tmp_path / "workers")
@@ -42,8 +55,10 @@ def test_mirrored_and_multi_worker_match_a_single_device(tiny_config, tmp_path):
     for worker in [finish(*process) for process in processes]:
         assert (worker.steps, worker.replicas) == (3, 2)
         assert_same_weights(worker.weights, single.weights)
-    # Only the chief (worker 0) keeps checkpoints and the final model.
+    # Only the chief (worker 0) keeps checkpoints, the final model and the results.
     assert (tmp_path / "workers" / "model.keras").exists()
+    assert final_errors(tmp_path / "workers") == pytest.approx(
+        final_errors(tmp_path / "single"), abs=2.5 / TEST_IMAGES)
     assert not list((tmp_path / "workers" / "checkpoints").glob(".worker-*"))
 
 

@@ -172,6 +172,22 @@ def test_a_finished_run_draws_its_figures_from_the_test_split(finished_run, tmp_
     np.testing.assert_array_equal(predictions, scores.argmax(axis=1))
 
 
+def test_figures_refuse_predictions_that_are_not_of_the_test_split_in_order(finished_run):
+    from keras_prelu.data import catalog
+    from keras_prelu.training import inputs
+    from keras_prelu.training.figures import write_figures
+    from keras_prelu.training.run import prepare_run
+
+    config, result = finished_run
+    run = prepare_run(config, "classification", default_dir=result.output_dir)
+    data = inputs.load(config, catalog.get(config.dataset), config.seed)
+    drawn = {path: path.read_bytes() for path in result.figures}
+    labels = np.asarray(data.test_set[1])[::-1]
+    with pytest.raises(ValueError, match="not of the test split's images in its order"):
+        write_figures(run, result.model, data, title="t", predictions=(labels, labels))
+    assert {path: path.read_bytes() for path in result.figures} == drawn
+
+
 def test_a_diverging_run_stops_without_checkpointing_nan(tmp_path):
     config = TrainConfig.from_dict({**TINY, "epochs": 1, "checkpoint_every": 1,
                                     "learning_rates": [1e9], "output_dir": str(tmp_path)})
