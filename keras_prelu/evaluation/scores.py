@@ -122,10 +122,10 @@ def probabilities_model(model):
     """`model` as a new functional model on its weights, ending in softmax probabilities
     (a softmax appended unless its last layer applies one).
 
-    Built outside a tf.distribute strategy's scope, it belongs to none, so its
-    `predict_on_batch` runs each batch once on one device: a model built in a
-    MirroredStrategy's scope runs a plain batch on every replica and returns every copy
-    (2 replicas, 2x the rows).
+    Made outside a tf.distribute strategy's scope (as `train` makes it, after the fit),
+    it belongs to no strategy, so its `predict_on_batch` runs each batch once on one
+    device: a model built in a MirroredStrategy's scope runs a plain batch on every
+    replica and returns every copy (2 replicas, 2x the rows).
     """
     last = model.layers[-1]
     scores = model.outputs[0]

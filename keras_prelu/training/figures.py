@@ -23,7 +23,7 @@ TABLE1_REFERENCE = {name: wise for name, (_, wise) in paper.TABLE1_SLOPES.items(
 def _predict(model, dataset, mean, limit=None):
     """(images with the mean added back, labels, predicted classes) of `dataset`'s batches,
     up to `limit` examples; with no `model`, no predicted classes (None)."""
-    # One device, compiled (see probabilities_model): a plain call is eager, 3x as slow.
+    # One device, compiled (see probabilities_model): a plain call is eager, 2.4x as slow.
     forward = None if model is None else probabilities_model(model)
     images, labels, predictions = [], [], []
     for x, y in dataset:
