@@ -17,16 +17,18 @@ otherwise. "CPU" is the process's CPU-seconds per step (both cores busy: 2x the 
    `train_on_batch` with the metrics (the call users time).
 2. The bare step by layer: forward and backward of each layer alone on its real input
    (batch 128), with GFLOP/s for convs and fc layers; the rest of the bare step is the
-   loss, the optimizer's update and Keras's step.
+   loss, the optimizer's update and Keras's step. (In bfloat16 the layers timed alone add
+   up to more than the whole step, and the rest comes out negative: alone, they cost more.)
 3. Per epoch: the validation pass and checkpoint saves, the resulting epoch, and the
    loop's fixed cost per run (set-up, first batches, epoch end).
 4. The input pipeline alone, batches as fast as they come: the demo's crop-and-flip of
    whole batches, and the same made per image by a parallel map (`per_example_dataset`,
    the demo's pipeline until 2026-12).
 5. Candidates: time per epoch (steps x step + validation) against the demo's, in the
-   demo's loop: the demo's earlier networks, larger batches, XLA, mixed_bfloat16 (emulated
-   on CPUs without AVX512-BF16/AMX), the per-example pipeline, other fc, pyramid and
-   width settings, and another zoo network.
+   demo's loop: the demo's earlier networks, larger batches, XLA, mixed precision on and
+   off (the demo's "native" is on where the CPU has AVX512-BF16 or AMX, off elsewhere,
+   where bfloat16 is emulated), the per-example pipeline, other fc, pyramid and width
+   settings, and another zoo network.
 6. This machine's 3x3-conv throughput (bench/training.py's measure), for context.
 7. With --threads (about 3 more minutes): the demo's step and the bare step in child
    processes with other TensorFlow intra-/inter-op thread counts (fixed at start-up).
@@ -64,6 +66,7 @@ from keras_prelu.training import (  # noqa: E402
     prepare_run,
 )
 from keras_prelu.training.checkpoint import TrainingCheckpoint  # noqa: E402
+from keras_prelu.training.precision import dtype_policy  # noqa: E402
 
 WARMUP = 3  # batches before the timed stretch of a fit call
 IMAGES = 1920  # images per timed stretch (15 steps at batch 128)
@@ -89,13 +92,11 @@ class Variant:
     Args:
         overrides: TrainConfig fields that differ from the demo's config.
         metrics: Compile with the demo's two top-k error metrics.
-        bfloat16: Build under the mixed_bfloat16 policy.
         per_example: Train on `per_example_dataset` instead of the demo's pipeline.
         datasets: Cache of `inputs.load` results by batch size.
     """
 
-    def __init__(self, overrides=(), *, metrics=True, bfloat16=False, per_example=False,
-                 datasets=None):
+    def __init__(self, overrides=(), *, metrics=True, per_example=False, datasets=None):
         self.config = TrainConfig.load(DEMO_CONFIG, **dict(overrides))
         batch = self.config.global_batch_size
         datasets = {} if datasets is None else datasets
@@ -105,8 +106,7 @@ class Variant:
         self.data = datasets[batch]
         keras.utils.set_random_seed(self.config.seed)
         previous = keras.config.dtype_policy()
-        if bfloat16:
-            keras.config.set_dtype_policy("mixed_bfloat16")
+        keras.config.set_dtype_policy(dtype_policy(self.config.mixed_precision))
         try:
             self.model = build_model(self.config, self.data)
         finally:
@@ -272,7 +272,8 @@ def _layer_fn(layer, inputs_):
             tape.watch(inputs_)
             loss = tf.reduce_sum(tf.cast(layer(inputs_, training=True), tf.float32) * upstream)
         grads = tape.gradient(loss, [inputs_, *layer.trainable_variables])
-        return tf.add_n([tf.reduce_sum(g) for g in grads])
+        # float32 sums: under a mixed policy the input gradients are half-precision.
+        return tf.add_n([tf.reduce_sum(tf.cast(g, tf.float32)) for g in grads])
 
     return lambda: step().numpy()
 
@@ -372,7 +373,8 @@ CANDIDATES = {
     "batch 256": {"overrides": {"global_batch_size": 256}},
     "batch 512": {"overrides": {"global_batch_size": 512}},
     "XLA": {"overrides": {"xla": True}},
-    "mixed_bfloat16": {"bfloat16": True},
+    "mixed precision on (mixed_bfloat16)": {"overrides": {"mixed_precision": "on"}},
+    "mixed precision off (float32)": {"overrides": {"mixed_precision": "off"}},
     "per-example augmentation (until 2026-12-02)": {"per_example": True},
     "fc 512": {"overrides": {"fc_units": 512}},
     "small14": {"overrides": {"model": "small14"}},

@@ -46,6 +46,7 @@ import tensorflow as tf  # noqa: E402
 import keras_prelu.zoo as zoo  # noqa: E402
 from keras_prelu.data import catalog  # noqa: E402
 from keras_prelu.training import TrainConfig, inputs, train  # noqa: E402
+from keras_prelu.training.precision import dtype_policy  # noqa: E402
 
 PAPER_SECONDS = {"model_a": 2.6, "vgg19": 3.0}  # per 128 images on four K20s (Sec. 3)
 DEMO_CONFIG = Path(__file__).resolve().parents[1] / "recipes" / "configs" / "fashion_mnist.toml"
@@ -75,7 +76,7 @@ def training_step(name, batch):
 
 def conv_step(side, channels, batch):
     """Forward and both gradients of one 3x3 'same' conv, and its FLOPs."""
-    conv = keras.layers.Conv2D(channels, 3, padding="same")
+    conv = keras.layers.Conv2D(channels, 3, padding="same", dtype="float32")  # the fp32 peak
     conv.build((None, side, side, channels))
     x = tf.random.normal((batch, side, side, channels))
     upstream = tf.random.normal((batch, side, side, channels))
@@ -107,7 +108,7 @@ def demo_speed(repeats, config_path=DEMO_CONFIG, steps=DEMO_STEPS):
         "images_per_second": training images per second over an epoch, "fixed": seconds of
         a run besides its steps (data, model, tracing, the final test, figures, saving; not
         the imports), "epochs": the demo's, "run": seconds of the whole demo, its epochs and
-        the rest}.
+        the rest, "policy": the dtype policy its `mixed_precision` takes here}.
 
     Example:
 
@@ -138,7 +139,8 @@ def demo_speed(repeats, config_path=DEMO_CONFIG, steps=DEMO_STEPS):
     return {"step": step, "validation": validation, "epoch": epoch,
             "steps_per_epoch": steps_per_epoch, "fixed": fixed, "epochs": demo.epochs,
             "run": demo.epochs * epoch + fixed,
-            "images_per_second": steps_per_epoch * demo.global_batch_size / epoch}
+            "images_per_second": steps_per_epoch * demo.global_batch_size / epoch,
+            "policy": dtype_policy(demo.mixed_precision)}
 
 
 def main():
@@ -178,8 +180,8 @@ def main():
           f"{per_image['vgg19']:.2f} s; model A / VGG-19 {ratio:.2f} (paper: 2.6 s / 3.0 s per "
           f"128 = {paper:.2f})")
     demo = demo_speed(args.repeats)
-    print(f"(c) make demo's training here: {1000 * demo['step']:.0f} ms per step, "
-          f"{demo['epoch']:.1f} s per epoch ({demo['steps_per_epoch']} steps + "
+    print(f"(c) make demo's training here ({demo['policy']}): {1000 * demo['step']:.0f} ms "
+          f"per step, {demo['epoch']:.1f} s per epoch ({demo['steps_per_epoch']} steps + "
           f"{demo['validation']:.1f} s validation), {demo['images_per_second']:.0f} images/s, "
           f"{demo['fixed']:.0f} s per run besides the epochs (with the final test); the "
           f"{demo['epochs']} epochs and the rest {demo['run'] / 60:.1f} min; "

@@ -4,7 +4,7 @@
     python recipes/train.py --config recipes/configs/imagenet.toml --data-dir /data/imagenet
 
 Every setting of `keras_prelu.training.TrainConfig` is a flag (`--global-batch-size 256`,
-`--xla`, `--no-mixed-precision`) and can come from a TOML or JSON file (`--config`); flags
+`--xla`, `--mixed-precision native`) and can come from a TOML or JSON file (`--config`); flags
 win. On several GPUs the run uses MirroredStrategy; with TF_CONFIG set,
 MultiWorkerMirroredStrategy (README, "Training"). Rerun the same command after an
 interruption: training resumes from its last checkpoint. An output directory holding

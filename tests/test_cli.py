@@ -20,8 +20,8 @@ def parse(argv):
 
 
 def test_boolean_settings_are_switches():
-    config = parse(["--xla", "--mixed-precision"])
-    assert (config.xla, config.mixed_precision, config.deterministic) == (True, True, False)
+    config = parse(["--xla"])
+    assert (config.xla, config.deterministic) == (True, False)
     config = parse(["--deterministic", "--seed", "1"])
     assert (config.deterministic, config.seed) == (True, 1)
     assert parse(["--no-xla"]).xla is False

@@ -18,6 +18,7 @@ from keras_prelu.data.order import draw_seed
 from keras_prelu.training import run_directory
 from keras_prelu.training.checkpoint import is_chief
 from keras_prelu.training.multi_worker import patch_keras_for_multi_worker
+from keras_prelu.training.precision import dtype_policy
 from keras_prelu.training.run_directory import RunDirectory
 from keras_prelu.training.strategy import choose_strategy, per_replica_batch_size
 
@@ -33,6 +34,7 @@ class Run:
         chief: whether this worker writes the run's files (always, on one machine).
         seed: the run's seed (the configured one, or one drawn once and recorded).
         directory: its `RunDirectory`.
+        dtype_policy: the Keras dtype policy it computes in (`keras_prelu.training.precision`).
     """
 
     settings: object
@@ -41,6 +43,7 @@ class Run:
     chief: bool
     seed: int
     directory: RunDirectory
+    dtype_policy: str
 
     @property
     def path(self):
@@ -54,8 +57,8 @@ class Run:
 
     def claim(self):
         """Records the run in its directory (see `RunDirectory.claim`); chief only."""
-        print(f"{'Resuming' if self.directory.resuming else 'Starting'} the run in {self.path}",
-              flush=True)
+        print(f"{'Resuming' if self.directory.resuming else 'Starting'} the run in {self.path} "
+              f"({self.dtype_policy})", flush=True)
         if self.chief:
             self.directory.claim(self.seed, {"task": self.task, **self.settings.to_dict()})
 
@@ -135,10 +138,10 @@ def prepare_run(settings, task, *, default_dir, strategy=None):
         tf.config.experimental.enable_op_determinism()
     else:
         tf_config.disable_op_determinism()
-    if settings.mixed_precision:
-        gpu = bool(tf.config.list_logical_devices("GPU"))
-        keras.config.set_dtype_policy("mixed_float16" if gpu else "mixed_bfloat16")
-    return Run(settings, task, strategy, chief, seed, directory)
+    # Process-wide too, so set both ways: a float32 run after a mixed one is float32.
+    policy = dtype_policy(settings.mixed_precision)
+    keras.config.set_dtype_policy(policy)
+    return Run(settings, task, strategy, chief, seed, directory, policy)
 
 
 def _agree(strategy, value):

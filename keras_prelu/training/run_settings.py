@@ -9,6 +9,7 @@ import dataclasses
 
 from keras_prelu import paper
 from keras_prelu.settings import Settings, setting
+from keras_prelu.training.precision import MODES as PRECISION_MODES
 
 # Settings that may change when a run is resumed: they decide where and how verbosely it
 # runs, or how often it saves, not what is trained. Every other setting is part of the
@@ -30,8 +31,11 @@ class RunSettings(Settings):
         "and kept")
     deterministic: bool = setting(
         False, "deterministic kernels too: the same seed gives bit-identical weights (slower)")
-    mixed_precision: bool = setting(
-        False, "float16 on GPUs, bfloat16 on CPUs; slopes and the classifier stay float32")
+    mixed_precision: str = setting(
+        "off", "off (float32), on (float16 on GPUs, bfloat16 on CPUs; slopes and the "
+        "classifier stay float32) or native (on where the hardware computes it: GPUs of "
+        "compute capability 7.0+, CPUs with AVX512-BF16 or AMX; else off)",
+        choices=PRECISION_MODES)
     xla: bool = setting(False, "compile the training step with XLA (jit_compile)")
     global_batch_size: int = setting(
         paper.BATCH_SIZE, "images per step, summed over replicas (Sec. 3: 128)")

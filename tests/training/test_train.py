@@ -206,7 +206,7 @@ def test_a_diverging_run_stops_without_checkpointing_nan(tmp_path):
 
 def test_mixed_precision_and_xla_flags_train(tmp_path):
     config = TrainConfig.from_dict({**TINY, "epochs": 1, "steps_per_epoch": 2,
-                                    "mixed_precision": True, "xla": True,
+                                    "mixed_precision": "on", "xla": True,
                                     "output_dir": str(tmp_path)})
     # As a deterministic run earlier in the process leaves it (it would turn XLA off).
     tf.config.experimental.enable_op_determinism()
