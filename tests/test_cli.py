@@ -30,9 +30,10 @@ def test_boolean_settings_are_switches():
 
 def test_values_parse_to_exact_types():
     config = parse(["--epochs", "3", "--learning-rates", "0.1", "1e-3", "--spp-levels", "2",
-                    "1", "--width", "0.5", "--switch-epochs", "none", "--seed", "none"])
-    assert (config.epochs, config.learning_rates, config.spp_levels, config.width) == (
-        3, (0.1, 0.001), (2, 1), 0.5)
+                    "1", "--width", "0.5", "--switch-epochs", "none", "--seed", "none",
+                    "--mixed-precision", "native"])
+    assert (config.epochs, config.learning_rates, config.spp_levels, config.width,
+            config.mixed_precision) == (3, (0.1, 0.001), (2, 1), 0.5, "native")
     assert config.switch_epochs is None and config.seed is None
 
 
@@ -43,6 +44,8 @@ def test_values_parse_to_exact_types():
         (["--width", "wide"], "--width takes a number, got 'wide'"),
         (["--dataset", "mnist"], r"Setting dataset must be one of \('fashion_mnist'"),
         (["--verbose", "3"], r"Setting verbose must be one of \(0, 1, 2\), got 3"),
+        (["--mixed-precision", "yes"],
+         r"Setting mixed_precision must be one of \('off', 'on', 'native'\), got 'yes'"),
     ],
 )
 def test_bad_values_are_clear_errors(argv, message):

@@ -58,8 +58,12 @@ def test_this_machines_flags_are_what_grep_finds():
 def test_an_unknown_mode_is_named():
     with pytest.raises(ValueError, match=r"Unknown mixed_precision 'bf16'; use one of"):
         precision.dtype_policy("bf16")
-    with pytest.raises(ValueError, match=r"mixed_precision.*'bf16'.*off, on, native|native"):
+    with pytest.raises(ValueError, match=r"Setting mixed_precision must be one of "
+                                         r"\('off', 'on', 'native'\), got 'bf16'\.$"):
         TrainConfig.from_dict({"mixed_precision": "bf16"})
+    # A config written when the setting was a switch: the error says what it takes now.
+    with pytest.raises(ValueError, match=r"must be a string, got True: off \(float32\), on "):
+        TrainConfig.from_dict({"mixed_precision": True})
 
 
 def test_a_float32_run_after_a_mixed_one_is_float32(tmp_path, capsys):
