@@ -26,11 +26,6 @@ def cpu_flags():
                      for word in line.partition(":")[2].split())
 
 
-def _gpu_compute_capabilities():
-    return [tf.config.experimental.get_device_details(gpu).get("compute_capability")
-            for gpu in tf.config.list_physical_devices("GPU")]
-
-
 def dtype_policy(mode):
     """The Keras dtype policy name for `mixed_precision=mode` on this machine.
 
@@ -41,9 +36,11 @@ def dtype_policy(mode):
         raise ValueError(f"Unknown mixed_precision {mode!r}; use one of {MODES}.")
     if mode == "off":
         return "float32"
-    capabilities = _gpu_compute_capabilities()
+    gpus = tf.config.list_physical_devices("GPU")
     if mode == "on":
-        return "mixed_float16" if capabilities else "mixed_bfloat16"
-    if capabilities:
+        return "mixed_float16" if gpus else "mixed_bfloat16"
+    if gpus:
+        capabilities = [tf.config.experimental.get_device_details(gpu).get("compute_capability")
+                        for gpu in gpus]
         return "mixed_float16" if all(c and c >= (7, 0) for c in capabilities) else "float32"
-    return "mixed_bfloat16" if cpu_flags() & set(BF16_CPU_FLAGS) else "float32"
+    return "float32" if cpu_flags().isdisjoint(BF16_CPU_FLAGS) else "mixed_bfloat16"
