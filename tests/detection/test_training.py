@@ -15,7 +15,7 @@ from keras_prelu.detection.experiment import Table8Settings, markdown_table, run
 from keras_prelu.detection.training import DetectionConfig
 from tests.detection.conftest import needs_fashion_mnist, tiny_detector
 
-RUNNER = Path(__file__).with_name("run_detection.py")
+RUNNER = Path(__file__).parents[1] / "runners" / "run_detection.py"
 RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "voc_fast_rcnn.py"
 
 

@@ -9,7 +9,7 @@ from typing import NamedTuple
 import numpy as np
 import pytest
 
-RUNNER = Path(__file__).with_name("run_training.py")
+RUNNER = Path(__file__).parents[1] / "runners" / "run_training.py"
 
 # A network small enough for a CPU test: the 14-layer model of Table 1 at 1/8 width on
 # scikit-learn's 8x8 digits, deterministic.

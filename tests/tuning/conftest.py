@@ -8,7 +8,7 @@ import tomllib
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICK_CONFIG = ROOT / "recipes" / "configs" / "tune_lrelu_quick.toml"
-RUNNER = Path(__file__).with_name("run_search.py")
+RUNNER = Path(__file__).parents[1] / "runners" / "run_search.py"
 
 
 def quick_settings(**changes):

@@ -13,6 +13,8 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from devices import cpu_strategy  # noqa: E402  (tests/runners/devices.py)
+
 
 def main():
     parser = argparse.ArgumentParser()
@@ -20,15 +22,7 @@ def main():
     parser.add_argument("--cpu-replicas", type=int, default=1)
     args = parser.parse_args()
 
-    import tensorflow as tf
-
-    strategy = None
-    if args.cpu_replicas > 1:
-        cpu = tf.config.list_physical_devices("CPU")[0]
-        tf.config.set_logical_device_configuration(
-            cpu, [tf.config.LogicalDeviceConfiguration()] * args.cpu_replicas)
-        strategy = tf.distribute.MirroredStrategy(
-            [f"/cpu:{i}" for i in range(args.cpu_replicas)])
+    strategy = cpu_strategy(args.cpu_replicas)
 
     from keras_prelu.tuning import TuneConfig, search
 
