@@ -27,7 +27,9 @@ class PReLU(keras.layers.Layer):
       inputs pass through untouched and nothing becomes NaN (Keras computes
       `relu(y) - a * relu(-y)`, which gives `0 * inf = NaN`);
     - it is cheaper: the backward pass reuses the forward pass's slope map, so a
-      training step costs about as much as with ReLU (see `bench/layers.py`);
+      training step of model A's 3x3 layers costs about as much as with ReLU (see
+      `bench/layers.py`); with narrow convs (the demo's 24-96 channels) its elementwise
+      passes show (`bench/demo_profile.py`);
     - under mixed precision the slopes stay float32 and their gradient is summed in
       float32; the output has the compute dtype.
 
